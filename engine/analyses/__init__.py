@@ -1,0 +1,1 @@
+"""Analyses on captured activations: pure functions of tensors, no model state."""

@@ -1,0 +1,271 @@
+"""The scriptable facade: `Engine(model_source).run(prompt, interventions=..., want=...)`.
+
+One Engine owns one model. It is not thread-safe by design: the app gives it to exactly
+one worker thread. Every run attaches its hooks inside a context manager, so the model is
+never left edited."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .analyses.dla import direct_logit_attribution
+from .analyses.head_scores import head_scores_from_patterns
+from .analyses.logit_lens import logit_lens
+from .components import Component
+from .errors import EngineError, PromptError, UnknownTokenError
+from .hooks import hooks_attached
+from .intervening import build_edits, hook_for
+from .interventions import Ablation, Intervention
+from .loading import LoadedModel, load_model
+from .paths import demo_model_dir
+from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
+
+WANTS = frozenset({"patterns", "logit_lens", "dla"})
+REFERENCE_FILE = "microtome_reference_prompts.txt"
+GENERIC_REFERENCE = (
+    "The quick brown fox jumps over the lazy dog.",
+    "When Mary and John went to the store, John gave a drink to Mary.",
+    "It was a bright cold day in April, and the clocks were striking thirteen.",
+    "The results of the experiment were recorded in the notebook every morning.",
+    "She opened the door, looked around the room and sat down by the window.",
+)
+
+
+class Engine:
+    """Load a causal LM and run it with captures, interventions and analyses."""
+
+    def __init__(self, source: str | os.PathLike | LoadedModel | None = None, device: str = "auto",
+                 dtype: str = "float32", allow_pickle: bool = False, trust_remote_code: bool = False,
+                 reference_prompts: Sequence[str] | None = None) -> None:
+        loaded = source if isinstance(source, LoadedModel) else load_model(
+            source if source is not None else demo_model_dir(), device=device, dtype=dtype,
+            allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
+        self.loaded = loaded
+        self.model, self.tokenizer, self.adapter = loaded.model, loaded.tokenizer, loaded.adapter
+        cfg = self.model.config
+        self.info = ModelInfo(
+            source=loaded.source, family=loaded.adapter.family, model_type=cfg.model_type,
+            n_layers=cfg.num_hidden_layers, n_heads=cfg.num_attention_heads, d_model=cfg.hidden_size,
+            d_head=cfg.hidden_size // cfg.num_attention_heads,
+            n_ctx=getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 0),
+            vocab_size=self.adapter.unembed_weight(self.model).shape[1],
+            device=str(loaded.device), dtype=str(loaded.dtype).removeprefix("torch."))
+        self._special_prefix = self._find_special_prefix()
+        self._reference = tuple(reference_prompts) if reference_prompts else self._default_reference()
+        self._means: dict[str, torch.Tensor] | None = None
+        self._resample_cache: dict[str, dict[str, torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------ tokens
+    def _find_special_prefix(self) -> list[int]:
+        """Ids the tokenizer itself puts before the text (e.g. BOS), kept as they are."""
+        with_special = self.tokenizer("a")["input_ids"]
+        plain = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+        return list(with_special[: len(with_special) - len(plain)]) if with_special[-len(plain):] == plain else []
+
+    def tokenize(self, prompt: str) -> np.ndarray:
+        """Token ids of a prompt as the model sees them; rejects empty and over-long prompts."""
+        if not prompt or not prompt.strip():
+            raise PromptError("The prompt is empty: type some text to run the model on")
+        ids = self.tokenizer(prompt)["input_ids"]
+        if len(ids) > self.info.n_ctx:
+            raise PromptError(f"The prompt has {len(ids)} tokens; this model reads at most {self.info.n_ctx}")
+        return np.asarray(ids, dtype=np.int64)
+
+    def decode_tokens(self, ids: Iterable[int]) -> list[str]:
+        """Each id as its own string (what a token chip shows)."""
+        return [self.tokenizer.decode([int(i)]) for i in ids]
+
+    def token_id(self, token: str | int) -> int:
+        """A target/foil given as one vocabulary token (e.g. ' Mary' for GPT-2) or an id."""
+        if isinstance(token, (int, np.integer)):
+            if not 0 <= int(token) < self.info.vocab_size:
+                raise UnknownTokenError(f"token id {token} is outside the vocabulary (0..{self.info.vocab_size - 1})")
+            return int(token)
+        ids = self.tokenizer(token, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            raise UnknownTokenError(f"'{token}' is {len(ids)} tokens for this model; target and foil must be one token")
+        return int(ids[0])
+
+    def random_token_ids(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Random ordinary (non-special) token ids, for probes like head scores."""
+        special = set(self.tokenizer.all_special_ids)
+        pool = np.array([i for i in range(min(self.info.vocab_size, len(self.tokenizer))) if i not in special])
+        return rng.choice(pool, size=shape)
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, ids: torch.Tensor, interventions: Sequence[Intervention], capture: Iterable[str],
+                 logits_to_keep: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        edits = build_edits(interventions, self.info.n_layers, self.info.n_heads, ids.shape[-1], self._replacement)
+        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, capture, edits) as store:
+            ids = ids.to(self.loaded.device)
+            logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
+                                logits_to_keep=logits_to_keep).logits
+        return logits, store
+
+    def run(self, prompt: str, interventions: Sequence[Intervention] = (),
+            want: Iterable[str] = ("patterns", "logit_lens"), target: str | int | None = None,
+            foil: str | int | None = None, top_k: int = 10, lens_k: int = 5) -> RunResult:
+        """One forward pass on `prompt` with `interventions`, plus the analyses in `want`."""
+        start = time.perf_counter()
+        want = frozenset(want)
+        if unknown := want - WANTS:
+            raise EngineError(f"unknown analyses {sorted(unknown)} (choose from {sorted(WANTS)})")
+        if "dla" in want and (target is None or foil is None):
+            raise EngineError("direct logit attribution needs a target and a foil token")
+        ids = self.tokenize(prompt)
+        target_id = self.token_id(target) if target is not None else None
+        foil_id = self.token_id(foil) if foil is not None else None
+        n_layers = self.info.n_layers
+        capture: set[str] = set()
+        if "patterns" in want:
+            capture |= {f"blocks.{l}.attn.hook_pattern" for l in range(n_layers)}
+        if "logit_lens" in want:
+            capture |= {"blocks.0.hook_resid_pre", *(f"blocks.{l}.hook_resid_post" for l in range(n_layers))}
+        if "dla" in want:
+            capture |= {"hook_embed", f"blocks.{n_layers - 1}.hook_resid_post",
+                        *(f"blocks.{l}.attn.hook_z" for l in range(n_layers)),
+                        *(f"blocks.{l}.hook_mlp_out" for l in range(n_layers))}
+            if self.adapter.pos_embed:
+                capture.add("hook_pos_embed")
+        logits, store = self._forward(torch.from_numpy(ids)[None], interventions, capture, logits_to_keep=1)
+
+        last = logits[0, -1].float()
+        probs = torch.softmax(last, -1)
+        top_p, top_i = probs.topk(min(top_k, probs.shape[-1]))
+        patterns = None
+        if "patterns" in want:
+            patterns = torch.stack([store[f"blocks.{l}.attn.hook_pattern"][0] for l in range(n_layers)]).float().cpu().numpy()
+        return RunResult(
+            prompt=prompt, token_ids=ids, tokens=tuple(self.decode_tokens(ids)), interventions=tuple(interventions),
+            top_ids=top_i.cpu().numpy(), top_tokens=tuple(self.decode_tokens(top_i.tolist())),
+            top_probs=top_p.cpu().numpy(), target_id=target_id, foil_id=foil_id,
+            target_prob=float(probs[target_id]) if target_id is not None else None,
+            logit_diff=float(last[target_id] - last[foil_id]) if target_id is not None and foil_id is not None else None,
+            patterns=patterns,
+            logit_lens=self._logit_lens(store, len(ids), lens_k, target_id) if "logit_lens" in want else None,
+            dla=self._dla(store, len(ids) - 1, target_id, foil_id) if "dla" in want else None,
+            device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3)
+
+    def token_losses(self, ids: np.ndarray, interventions: Sequence[Intervention] = ()) -> np.ndarray:
+        """Cross-entropy of each next token, [batch, S-1], for a batch of equal-length id rows."""
+        batch = torch.as_tensor(np.atleast_2d(ids), dtype=torch.long)
+        logits, _ = self._forward(batch, interventions, ())
+        logp = torch.log_softmax(logits[:, :-1].float(), -1)
+        target = batch[:, 1:].to(logp.device)
+        return (-logp.gather(-1, target[..., None])[..., 0]).cpu().numpy()
+
+    # ------------------------------------------------------------------ analyses
+    def _final_norm(self) -> torch.nn.Module:
+        return self.model.get_submodule(self.adapter.final_norm)
+
+    def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None) -> LogitLens:
+        n_layers = self.info.n_layers
+        rows = [store["blocks.0.hook_resid_pre"][0]] + [store[f"blocks.{l}.hook_resid_post"][0] for l in range(n_layers)]
+        unembed = self.model.get_submodule(self.adapter.unembed)
+        with torch.inference_mode():
+            return logit_lens(torch.stack(rows), self._final_norm(), unembed, self.decode_tokens,
+                              ["embed", *(f"L{l}" for l in range(n_layers))], np.arange(seq_len), k, target_id)
+
+    def _dla(self, store: dict[str, torch.Tensor], pos: int, target_id: int, foil_id: int) -> DirectLogitAttribution:
+        n_layers, n_heads, model = self.info.n_layers, self.info.n_heads, self.model
+        parts: dict[str, torch.Tensor] = {"embed": store["hook_embed"][0, pos]}
+        if "hook_pos_embed" in store:
+            parts["pos_embed"] = store["hook_pos_embed"][0, pos]
+        with torch.inference_mode():
+            for l in range(n_layers):
+                w_o = self.adapter.o_proj_per_head(model, l, n_heads)  # [H, dh, d]
+                z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
+                head_out = torch.einsum("hd,hdm->hm", z, w_o)
+                for h in range(n_heads):
+                    parts[f"L{l}.H{h}"] = head_out[h]
+                if (b_o := self.adapter.o_proj_bias(model, l)) is not None:
+                    parts[f"L{l}.attn_bias"] = b_o
+                parts[f"L{l}.mlp"] = store[f"blocks.{l}.hook_mlp_out"][0, pos]
+            w_u = self.adapter.unembed_weight(model)
+            b_u = self.adapter.unembed_bias(model)
+            norm = self._final_norm()
+            return direct_logit_attribution(
+                parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos], self.adapter.final_norm_kind,
+                norm.weight, getattr(norm, "bias", None), float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5))),
+                w_u[:, target_id] - w_u[:, foil_id],
+                float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
+
+    def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0) -> HeadScores:
+        """Previous-token, induction and duplicate-token scores of every head on
+        [special prefix] + random segment + the same segment again."""
+        rng = np.random.default_rng(seed)
+        segment = self.random_token_ids((n_sequences, seg_len), rng)
+        prefix = np.tile(np.asarray(self._special_prefix, dtype=np.int64), (n_sequences, 1))
+        ids = np.concatenate([prefix, segment, segment], axis=1)
+        if ids.shape[1] > self.info.n_ctx:
+            raise PromptError(f"seg_len {seg_len} is too long for a context of {self.info.n_ctx}")
+        names = [f"blocks.{l}.attn.hook_pattern" for l in range(self.info.n_layers)]
+        _, store = self._forward(torch.from_numpy(ids), (), names, logits_to_keep=1)
+        patterns = torch.stack([store[n] for n in names], dim=1).float().cpu().numpy()  # [B, L, H, S, S]
+        scores = head_scores_from_patterns(patterns, start=len(self._special_prefix), seg_len=seg_len)
+        return HeadScores(seg_len=seg_len, n_sequences=n_sequences, **scores)
+
+    # ------------------------------------------------------------------ ablation values
+    def _default_reference(self) -> tuple[str, ...]:
+        path = Path(self.loaded.source) / REFERENCE_FILE
+        if path.is_file():
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if lines:
+                return tuple(lines)
+        return GENERIC_REFERENCE
+
+    @property
+    def reference_prompts(self) -> tuple[str, ...]:
+        return self._reference
+
+    def set_reference_prompts(self, prompts: Sequence[str]) -> None:
+        """Change the set mean ablation averages over (the cached means are dropped)."""
+        if not prompts:
+            raise EngineError("the reference set for mean ablation needs at least one prompt")
+        self._reference, self._means = tuple(prompts), None
+
+    def _ablatable_hooks(self) -> list[str]:
+        return [hook_for(Component(kind, l, 0)) for l in range(self.info.n_layers) for kind in ("head", "mlp")]
+
+    def mean_activations(self) -> dict[str, torch.Tensor]:
+        """Mean of every head's z and every MLP's output over the reference prompts'
+        positions (the tokenizer's own prefix such as BOS left out). Cached."""
+        if self._means is None:
+            names = self._ablatable_hooks()
+            sums: dict[str, torch.Tensor] = {}
+            count = 0
+            skip = len(self._special_prefix)
+            for prompt in self._reference:
+                ids = self.tokenize(prompt)
+                _, store = self._forward(torch.from_numpy(ids)[None], (), names, logits_to_keep=1)
+                for name in names:
+                    acts = store[name][0, skip:].double().sum(0)
+                    sums[name] = sums[name] + acts if name in sums else acts
+                count += len(ids) - skip
+            if count == 0:
+                raise EngineError("the reference prompts have no tokens beyond the special prefix")
+            self._means = {name: (total / count).to(self.loaded.dtype) for name, total in sums.items()}
+        return self._means
+
+    def _source_activations(self, prompt: str) -> dict[str, torch.Tensor]:
+        if prompt not in self._resample_cache:
+            names = self._ablatable_hooks()
+            _, store = self._forward(torch.from_numpy(self.tokenize(prompt))[None], (), names, logits_to_keep=1)
+            if len(self._resample_cache) >= 8:
+                self._resample_cache.pop(next(iter(self._resample_cache)))
+            self._resample_cache[prompt] = {name: store[name][0] for name in names}
+        return self._resample_cache[prompt]
+
+    def _replacement(self, ablation: Ablation, comp: Component) -> torch.Tensor:
+        """[d] mean, or [S_src, d] activation of the resample source, for one component."""
+        hook = hook_for(comp)
+        act = self.mean_activations()[hook] if ablation.method == "mean" else self._source_activations(ablation.source_prompt)[hook]
+        if comp.kind == "head":
+            act = act.view(*act.shape[:-1], self.info.n_heads, -1)[..., comp.head, :]
+        return act

@@ -1,0 +1,130 @@
+"""Load a Hugging Face causal LM from a local folder or a hub id, safely.
+
+Safetensors only unless the user opts in to pickle checkpoints; never remote code unless
+asked; eager attention so attention patterns exist. Every failure a user can cause becomes
+a typed EngineError with a message that says what to do."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .adapters import ArchitectureAdapter, adapter_for
+from .errors import (EngineError, HubUnreachableError, ModelNotFoundError, NoSafetensorsError)
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for the engine: eval mode, no grads, on its device."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    adapter: ArchitectureAdapter
+    source: str
+    device: torch.device
+    dtype: torch.dtype
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """'auto' -> CUDA when present, else CPU. Asking for CUDA without one is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError("CUDA was asked for but no CUDA device is available; use --device cpu")
+    return torch.device(device)
+
+
+def _looks_local(source: str) -> bool:
+    """A path (existing, or written like one) rather than a hub id like 'org/name'."""
+    return (Path(source).expanduser().exists() or source.startswith((".", "/", "~"))
+            or source.count("/") > 1 or "\\" in source)
+
+
+def _check_local_folder(folder: Path, allow_pickle: bool) -> None:
+    if not folder.is_dir():
+        raise ModelNotFoundError(f"Model folder not found: {folder}")
+    if not (folder / "config.json").is_file():
+        raise ModelNotFoundError(f"{folder} has no config.json: not a Hugging Face model folder")
+    if any(folder.glob("*.safetensors")):
+        return
+    pickles = [p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES]
+    if pickles and not allow_pickle:
+        raise NoSafetensorsError(
+            f"{folder} has only pickle checkpoints ({', '.join(sorted(pickles))}). Pickle files can run "
+            "arbitrary code when loaded, so they are refused by default. Convert them to safetensors, "
+            "or opt in explicitly (allow_pickle=True / --allow-pickle) if you trust the source.")
+    if not pickles:
+        raise NoSafetensorsError(f"{folder} has no weight files (*.safetensors)")
+
+
+def _hub_error(source: str, exc: Exception) -> EngineError:
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if "offline" in lowered or "connect" in lowered or "resolve" in lowered or "timed out" in lowered \
+            or "network" in lowered or "cannot find the requested files" in lowered:
+        return HubUnreachableError(
+            f"'{source}' is not a local folder and the Hugging Face hub cannot be reached "
+            "(offline?). Download it on a connected machine, or open a local folder.")
+    if "not found" in lowered or "repository" in lowered or "does not appear to have" in lowered \
+            or "is not a valid model identifier" in lowered or "404" in lowered:
+        if "safetensors" in lowered:
+            return NoSafetensorsError(f"'{source}' has no safetensors weights on the hub; pickle weights are refused by default")
+        return ModelNotFoundError(f"No model '{source}' locally or on the Hugging Face hub")
+    return EngineError(f"Could not load '{source}': {text}")
+
+
+def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "float32",
+               allow_pickle: bool = False, trust_remote_code: bool = False) -> LoadedModel:
+    """Load config, check the architecture is supported, then weights and tokenizer."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # lazy: ~3 s import
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the app shows its own progress; keep stderr clean
+
+    source = str(source)
+    if dtype not in DTYPES:
+        raise EngineError(f"unknown dtype '{dtype}' (use {', '.join(DTYPES)})")
+    torch_device = pick_device(device)
+    local = _looks_local(source)
+    if local:
+        folder = Path(source).expanduser()
+        _check_local_folder(folder, allow_pickle)
+        source = str(folder)
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except EngineError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise (_hub_error(source, exc) if not local else ModelNotFoundError(f"Cannot read {source}: {exc}")) from exc
+    adapter = adapter_for(getattr(config, "model_type", "?"))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, config=config, dtype=DTYPES[dtype], attn_implementation="eager",
+            use_safetensors=None if allow_pickle else True, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except EngineError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise _hub_error(source, exc) from exc
+    model.eval().requires_grad_(False).to(torch_device)
+    return LoadedModel(model, tokenizer, adapter, source, torch_device, DTYPES[dtype])
+
+
+def weights_digest(folder: str | os.PathLike) -> str:
+    """sha256 over the safetensors files of a local folder (names and bytes), so a session
+    can tell whether it is reopened on the same weights."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        digest.update(path.name.encode())
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()

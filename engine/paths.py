@@ -1,0 +1,18 @@
+"""Where the shipped resources live, from a source checkout or a PyInstaller bundle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def resources_dir() -> Path:
+    """`resources/` beside the packages; inside a frozen bundle, under sys._MEIPASS."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def demo_model_dir() -> Path:
+    return resources_dir() / "demo_model"
