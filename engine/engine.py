@@ -26,7 +26,7 @@ from .loading import LoadedModel, load_model
 from .paths import demo_model_dir
 from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
 
-WANTS = frozenset({"patterns", "logit_lens", "dla"})
+WANTS = frozenset({"patterns", "resid", "logit_lens", "dla"})
 REFERENCE_FILE = "microtome_reference_prompts.txt"
 GENERIC_REFERENCE = (
     "The quick brown fox jumps over the lazy dog.",
@@ -125,7 +125,7 @@ class Engine:
         capture: set[str] = set()
         if "patterns" in want:
             capture |= {f"blocks.{l}.attn.hook_pattern" for l in range(n_layers)}
-        if "logit_lens" in want:
+        if want & {"logit_lens", "resid"}:
             capture |= {"blocks.0.hook_resid_pre", *(f"blocks.{l}.hook_resid_post" for l in range(n_layers))}
         if "dla" in want:
             capture |= {"hook_embed", f"blocks.{n_layers - 1}.hook_resid_post",
@@ -148,6 +148,7 @@ class Engine:
             target_prob=float(probs[target_id]) if target_id is not None else None,
             logit_diff=float(last[target_id] - last[foil_id]) if target_id is not None and foil_id is not None else None,
             patterns=patterns,
+            resid=self._resid_stack(store).float().cpu().numpy() if "resid" in want else None,
             logit_lens=self._logit_lens(store, len(ids), lens_k, target_id) if "logit_lens" in want else None,
             dla=self._dla(store, len(ids) - 1, target_id, foil_id) if "dla" in want else None,
             device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3)
@@ -164,12 +165,16 @@ class Engine:
     def _final_norm(self) -> torch.nn.Module:
         return self.model.get_submodule(self.adapter.final_norm)
 
+    def _resid_stack(self, store: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[n_layers + 1, S, d]: the input to layer 0, then the stream after each layer."""
+        rows = [store["blocks.0.hook_resid_pre"][0]]
+        return torch.stack(rows + [store[f"blocks.{l}.hook_resid_post"][0] for l in range(self.info.n_layers)])
+
     def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None) -> LogitLens:
         n_layers = self.info.n_layers
-        rows = [store["blocks.0.hook_resid_pre"][0]] + [store[f"blocks.{l}.hook_resid_post"][0] for l in range(n_layers)]
         unembed = self.model.get_submodule(self.adapter.unembed)
         with torch.inference_mode():
-            return logit_lens(torch.stack(rows), self._final_norm(), unembed, self.decode_tokens,
+            return logit_lens(self._resid_stack(store), self._final_norm(), unembed, self.decode_tokens,
                               ["embed", *(f"L{l}" for l in range(n_layers))], np.arange(seq_len), k, target_id)
 
     def _dla(self, store: dict[str, torch.Tensor], pos: int, target_id: int, foil_id: int) -> DirectLogitAttribution:

@@ -88,6 +88,7 @@ class RunResult:
     target_prob: float | None
     logit_diff: float | None  # logit(target) - logit(foil) at the last position
     patterns: np.ndarray | None  # [n_layers, n_heads, S, S]
+    resid: np.ndarray | None  # [n_layers + 1, S, d_model]: input to layer 0, then after each layer
     logit_lens: LogitLens | None
     dla: DirectLogitAttribution | None
     device: str

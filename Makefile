@@ -1,0 +1,34 @@
+# Microtome: `make run` opens the app on the bundled demo model, `make test` runs the tests.
+# Both set up .venv on a fresh machine first (Python 3.11+, see README for system packages).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup run test bench demo-model clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: anything unpinned would pull a multi-GB CUDA build here
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m engine $(ARGS)
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+
+demo-model: $(STAMP)
+	$(BIN)/python -m training.train_demo_model --out resources/demo_model
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,49 @@
+"""Random-init models built locally (no downloads) for tests and benchmarks.
+
+A word-level tokenizer (the `tokenizers` library) with BOS added automatically, and a
+GPT-2 config of any shape, saved with save_pretrained so they load through exactly the
+same path as any Hugging Face model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BOS = "<|endoftext|>"
+
+
+def build_word_tokenizer(words: list[str], folder: Path) -> None:
+    """Ids: 0 = BOS/EOS/pad, 1 = [UNK], then `words` in order. Saved as tokenizer.json."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {BOS: 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", special_tokens=[(BOS, 0)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=BOS, unk_token="[UNK]", pad_token=BOS)
+    fast.save_pretrained(folder)
+
+
+def save_random_gpt2(folder: Path, words: list[str], n_layer: int = 2, n_head: int = 4, n_embd: int = 32,
+                     n_positions: int = 64, initializer_range: float = 0.02, seed: int = 0) -> Path:
+    """A random GPT-2 of the given shape with a word-level tokenizer over `words`."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_word_tokenizer(words, folder)
+    config = GPT2Config(vocab_size=len(words) + 2, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
+                        n_head=n_head, bos_token_id=0, eos_token_id=0, pad_token_id=0,
+                        initializer_range=initializer_range, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    torch.manual_seed(seed)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def gpt2_small_shaped(folder: Path) -> Path:
+    """12 layers x 12 heads, d_model 768, 50257-token vocabulary, 1024 positions: GPT-2 small's shape."""
+    return save_random_gpt2(folder, [f"t{i}" for i in range(50255)], n_layer=12, n_head=12, n_embd=768,
+                            n_positions=1024, initializer_range=0.02)
