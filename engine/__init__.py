@@ -5,17 +5,36 @@ Plain Python + torch + transformers + numpy; never imports Qt. Usable on its own
     from engine import Engine, Ablation
     engine = Engine()                       # the bundled demo model
     result = engine.run("When Mary and John ...", interventions=[Ablation("L1.H2")])
-"""
 
-from .engine import Engine
-from .errors import (EngineError, HubUnreachableError, InterventionError, ModelNotFoundError,
-                     NoSafetensorsError, PromptError, UnknownTokenError, UnsupportedArchitectureError)
-from .interventions import Ablation, Intervention, Scale, intervention_from_dict
-from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
+Names are imported lazily (PEP 562), so `engine.results` or `engine.interventions` can be
+used without importing torch: the app's UI thread relies on that to start fast."""
 
-__all__ = [
-    "Ablation", "DirectLogitAttribution", "Engine", "EngineError", "HeadScores", "HubUnreachableError",
-    "Intervention", "InterventionError", "LogitLens", "ModelInfo", "ModelNotFoundError", "NoSafetensorsError",
-    "PromptError", "RunResult", "Scale", "UnknownTokenError", "UnsupportedArchitectureError",
-    "intervention_from_dict",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Engine": "engine",
+    "Ablation": "interventions", "Scale": "interventions", "Intervention": "interventions",
+    "intervention_from_dict": "interventions",
+    "EngineError": "errors", "HubUnreachableError": "errors", "InterventionError": "errors",
+    "ModelNotFoundError": "errors", "NoSafetensorsError": "errors", "PromptError": "errors",
+    "UnknownTokenError": "errors", "UnsupportedArchitectureError": "errors",
+    "DirectLogitAttribution": "results", "HeadScores": "results", "LogitLens": "results",
+    "ModelInfo": "results", "RunResult": "results",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .errors import (EngineError, HubUnreachableError, InterventionError, ModelNotFoundError,
+                         NoSafetensorsError, PromptError, UnknownTokenError, UnsupportedArchitectureError)
+    from .interventions import Ablation, Intervention, Scale, intervention_from_dict
+    from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
