@@ -1,0 +1,154 @@
+"""One head up close: its pattern with token labels on both axes, and a line view of the
+attention from one query position (click a row of the pattern to choose it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from .axes import TokenAxis
+from .colors import VIRIDIS_LUT
+
+
+def token_ticks(tokens: list[str], max_labels: int = 48) -> list[tuple[float, str]]:
+    """'pos token' tick labels, thinned to at most max_labels so they stay readable."""
+    stride = max(1, int(np.ceil(len(tokens) / max_labels)))
+    return [(i, f"{i} {t.strip() or repr(t)}") for i, t in enumerate(tokens) if i % stride == 0]
+
+
+class HeadDetail(QWidget):
+    """set_head(name, pattern [S, S], tokens); emits query_selected(position)."""
+
+    query_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pattern: np.ndarray | None = None
+        self._tokens: list[str] = []
+        self._query = 0
+        self.title = QLabel("Click a head in the grid to inspect it")
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.hover_label = QLabel(" ")
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.key_axis, self.query_axis, self.line_axis = TokenAxis("bottom"), TokenAxis("left"), TokenAxis("bottom")
+        self.pattern_plot = self.view.addPlot(row=0, col=0, axisItems={"bottom": self.key_axis, "left": self.query_axis})
+        self.pattern_plot.invertY(True)
+        self.pattern_plot.setAspectLocked(True)
+        self.pattern_plot.setMouseEnabled(False, False)
+        self.pattern_plot.hideButtons()
+        self.pattern_plot.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(VIRIDIS_LUT)
+        self.pattern_plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False,
+                                        width=12, label="attention")
+        self.colorbar.setImageItem(self.image, insert_in=self.pattern_plot)
+        self.query_marker = QGraphicsRectItem()
+        marker_pen = QPen(pg.mkColor(255, 120, 0))
+        marker_pen.setCosmetic(True)
+        marker_pen.setWidth(2)
+        self.query_marker.setPen(marker_pen)
+        self.pattern_plot.addItem(self.query_marker)
+
+        self.line_plot = self.view.addPlot(row=1, col=0, axisItems={"bottom": self.line_axis})
+        self.line_plot.setMouseEnabled(False, False)
+        self.line_plot.hideButtons()
+        self.line_plot.setMenuEnabled(False)
+        self.line_plot.setYRange(0, 1)
+        self.line_plot.setLabel("left", "attention")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(68, 1, 84))
+        self.line_plot.addItem(self.bars)
+        self.view.ci.layout.setRowStretchFactor(0, 3)
+        self.view.ci.layout.setRowStretchFactor(1, 1)
+        for plot in (self.pattern_plot, self.line_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen("k")
+                plot.getAxis(name).setTextPen("k")
+        self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.hover_label)
+
+    def set_head(self, name: str, pattern: np.ndarray, tokens: list[str], subtitle: str = "") -> None:
+        """Show one head's pattern [S, S]; keeps the chosen query position when it still exists."""
+        self._pattern, self._tokens = np.asarray(pattern), list(tokens)
+        self.title.setText(f"{name}   {subtitle}   (rows: query, columns: key)")
+        self.image.setImage(self._pattern, levels=(0, 1), autoLevels=False)
+        n = len(self._tokens)
+        self.image.setRect(QRectF(-0.5, -0.5, n, n))  # pixel (q, k) centred on integer coordinates
+        ticks = token_ticks(self._tokens)
+        self.query_axis.set_labels(ticks)
+        self.key_axis.set_labels(ticks)
+        self.line_axis.set_labels(ticks)
+        self.pattern_plot.getViewBox().autoRange(padding=0.0)
+        self.line_plot.setXRange(-0.5, len(tokens) - 0.5, padding=0.0)
+        self.set_query(min(self._query, len(tokens) - 1) if self._query else len(tokens) - 1)
+
+    def set_query(self, position: int) -> None:
+        """Show the attention from `position` to every key in the line view."""
+        if self._pattern is None:
+            return
+        self._query = int(np.clip(position, 0, len(self._tokens) - 1))
+        row = self._pattern[self._query]
+        self.bars.setOpts(x=np.arange(len(row)), height=row, width=0.8)
+        self.query_marker.setRect(QRectF(-0.5, self._query - 0.5, len(row), 1))
+        self.line_plot.setTitle(f"attention from query {self._query} {self._tokens[self._query]!r}", color="k")
+        self.query_selected.emit(self._query)
+
+    @property
+    def query(self) -> int:
+        return self._query
+
+    def _cell(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        if self._pattern is None or not self.pattern_plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.pattern_plot.getViewBox().mapSceneToView(scene_pos)
+        q, k = int(np.floor(p.y() + 0.5)), int(np.floor(p.x() + 0.5))
+        n = len(self._tokens)
+        return (q, k) if 0 <= q < n and 0 <= k < n else None
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        cell = self._cell(scene_pos)
+        if cell is not None:
+            q, k = cell
+            self.hover_label.setText(f"query {q} {self._tokens[q]!r} → key {k} {self._tokens[k]!r}: "
+                                     f"{self._pattern[q, k]:.3f}")
+
+    def _on_mouse_clicked(self, event) -> None:
+        cell = self._cell(event.scenePos())
+        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.set_query(cell[0])
+
+
+def _demo() -> None:  # pragma: no cover - manual demo
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    tokens = "<bos> When Mary and John went to the store , John gave a drink to".split()
+    n = len(tokens)
+    logits = np.where(np.tril(np.ones((n, n))) > 0, np.random.default_rng(0).normal(size=(n, n)) * 2, -np.inf)
+    detail = HeadDetail()
+    detail.set_head("L1.H2", np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), tokens, "induction 0.42")
+    detail.resize(700, 800)
+    detail.show()
+    sys.exit(app.exec())
+
+
+if __name__ == "__main__":
+    _demo()

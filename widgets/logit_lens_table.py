@@ -1,0 +1,164 @@
+"""Logit lens as a table: rows are layers, columns prompt positions; each cell shows the
+top-1 token and its probability, coloured by that probability (viridis). A last column
+gives the target token's probability and rank at the focused position, per layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from .colors import text_color_for, viridis
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class LensData:
+    """Plain arrays for the table (what the engine's LogitLens holds, minus ids)."""
+
+    layer_labels: tuple[str, ...]
+    prompt_tokens: tuple[str, ...]
+    top_tokens: np.ndarray  # [R, P, k] str
+    top_probs: np.ndarray  # [R, P, k]
+    target: str | None = None
+    target_probs: np.ndarray | None = None  # [R, P]
+    target_ranks: np.ndarray | None = None  # [R, P]
+
+
+class LogitLensModel(QAbstractTableModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.data_: LensData | None = None
+        self.focus = 0
+
+    def set_data(self, data: LensData, focus: int | None = None) -> None:
+        self.beginResetModel()
+        self.data_ = data
+        n = len(data.prompt_tokens)
+        self.focus = n - 1 if focus is None or not 0 <= focus < n else focus
+        self.endResetModel()
+
+    def set_focus(self, position: int) -> None:
+        if self.data_ is not None and 0 <= position < len(self.data_.prompt_tokens):
+            self.focus = position
+            column = len(self.data_.prompt_tokens)
+            self.dataChanged.emit(self.index(0, column), self.index(self.rowCount() - 1, column))
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, column, column)
+
+    def has_target(self) -> bool:
+        return self.data_ is not None and self.data_.target_probs is not None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if self.data_ is None or parent.isValid() else len(self.data_.layer_labels)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+        if self.data_ is None or parent.isValid():
+            return 0
+        return len(self.data_.prompt_tokens) + (1 if self.has_target() else 0)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if self.data_ is None or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            return self.data_.layer_labels[section]
+        if section < len(self.data_.prompt_tokens):
+            return f"{section}\n{self.data_.prompt_tokens[section].strip() or repr(self.data_.prompt_tokens[section])}"
+        return f"target {self.data_.target!r}\n@ {self.focus}"
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        d = self.data_
+        if d is None or not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if c == len(d.prompt_tokens):  # target column
+            prob, rank = float(d.target_probs[r, self.focus]), int(d.target_ranks[r, self.focus])
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{prob:.3f}\nrank {rank + 1}"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{d.target!r} after position {self.focus} at {d.layer_labels[r]}: p = {prob:.4f}, rank {rank + 1}"
+            return self._colour(prob, role)
+        prob = float(d.top_probs[r, c, 0])
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{d.top_tokens[r, c, 0].strip() or repr(str(d.top_tokens[r, c, 0]))}\n{prob:.2f}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"{d.layer_labels[r]}, after position {c} {d.prompt_tokens[c]!r}:"]
+            lines += [f"  {str(t)!r}  {p:.3f}" for t, p in zip(d.top_tokens[r, c], d.top_probs[r, c])]
+            if d.target_probs is not None:
+                lines.append(f"target {d.target!r}: p = {d.target_probs[r, c]:.4f}, rank {int(d.target_ranks[r, c]) + 1}")
+            return "\n".join(lines)
+        return self._colour(prob, role)
+
+    @staticmethod
+    def _colour(prob: float, role: int):
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return viridis(prob)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return text_color_for(viridis(prob))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+
+class LogitLensTable(QWidget):
+    """set_lens(LensData); set_focus(position); emits position_clicked(position)."""
+
+    position_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = LogitLensModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectColumns)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setWordWrap(False)
+        self.table.clicked.connect(self._on_clicked)
+        self.caption = QLabel("Logit lens: what each layer's residual stream predicts next (top-1, coloured by probability)")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.table, 1)
+
+    def set_lens(self, data: LensData) -> None:
+        self.model.set_data(data, self.model.focus if self.model.data_ is not None else None)
+        self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()
+
+    def set_focus(self, position: int) -> None:
+        """Focus a prompt position: its column is selected and the target column reads it."""
+        self.model.set_focus(position)
+        if self.model.data_ is not None:
+            self.table.selectColumn(position)
+            self.table.scrollTo(self.model.index(0, position))
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if self.model.data_ is not None and index.column() < len(self.model.data_.prompt_tokens):
+            self.model.set_focus(index.column())
+            self.position_clicked.emit(index.column())
+
+
+def _demo() -> None:  # pragma: no cover - manual demo
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    rng = np.random.default_rng(0)
+    tokens = tuple("<bos> When Mary and John went to the store".split())
+    words = np.array(["the", "Mary", "John", "store", "to", "a"])
+    probs = np.sort(rng.dirichlet(np.ones(6), size=(3, len(tokens))), axis=-1)[..., ::-1][..., :5]
+    table = LogitLensTable()
+    table.set_lens(LensData(("embed", "L0", "L1"), tokens, rng.choice(words, size=(3, len(tokens), 5)), probs,
+                            "Mary", rng.random((3, len(tokens))), rng.integers(0, 50, (3, len(tokens)))))
+    table.resize(900, 300)
+    table.show()
+    sys.exit(app.exec())
+
+
+if __name__ == "__main__":
+    _demo()
