@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup run test bench demo-model clean
+.PHONY: setup run report test bench demo-model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m app $(ARGS)
+
+report: $(STAMP)
 	$(BIN)/python -m engine $(ARGS)
 
 test: $(STAMP)

@@ -16,10 +16,15 @@ from .axes import TokenAxis
 from .colors import VIRIDIS_LUT
 
 
-def token_ticks(tokens: list[str], max_labels: int = 48) -> list[tuple[float, str]]:
-    """'pos token' tick labels, thinned to at most max_labels so they stay readable."""
+def token_ticks(tokens: list[str], max_labels: int = 48, max_chars: int = 12) -> list[tuple[float, str]]:
+    """'pos token' tick labels, thinned to at most max_labels and shortened so they stay readable."""
     stride = max(1, int(np.ceil(len(tokens) / max_labels)))
-    return [(i, f"{i} {t.strip() or repr(t)}") for i, t in enumerate(tokens) if i % stride == 0]
+
+    def short(t: str) -> str:
+        t = t.strip() or repr(t)
+        return t if len(t) <= max_chars else t[: max_chars - 1] + "…"
+
+    return [(i, f"{i} {short(t)}") for i, t in enumerate(tokens) if i % stride == 0]
 
 
 class HeadDetail(QWidget):
@@ -40,10 +45,10 @@ class HeadDetail(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.key_axis, self.query_axis, self.line_axis = TokenAxis("bottom"), TokenAxis("left"), TokenAxis("bottom")
+        self.key_axis, self.query_axis = TokenAxis("bottom"), TokenAxis("left")
         self.pattern_plot = self.view.addPlot(row=0, col=0, axisItems={"bottom": self.key_axis, "left": self.query_axis})
         self.pattern_plot.invertY(True)
-        self.pattern_plot.setAspectLocked(True)
+        # no aspect lock: the pattern fills the panel (cells may be oblong), labels stay legible
         self.pattern_plot.setMouseEnabled(False, False)
         self.pattern_plot.hideButtons()
         self.pattern_plot.setMenuEnabled(False)
@@ -60,7 +65,8 @@ class HeadDetail(QWidget):
         self.query_marker.setPen(marker_pen)
         self.pattern_plot.addItem(self.query_marker)
 
-        self.line_plot = self.view.addPlot(row=1, col=0, axisItems={"bottom": self.line_axis})
+        self.line_plot = self.view.addPlot(row=1, col=0)
+        self.line_plot.setLabel("bottom", "key position")
         self.line_plot.setMouseEnabled(False, False)
         self.line_plot.hideButtons()
         self.line_plot.setMenuEnabled(False)
@@ -68,7 +74,7 @@ class HeadDetail(QWidget):
         self.line_plot.setLabel("left", "attention")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(68, 1, 84))
         self.line_plot.addItem(self.bars)
-        self.view.ci.layout.setRowStretchFactor(0, 3)
+        self.view.ci.layout.setRowStretchFactor(0, 4)
         self.view.ci.layout.setRowStretchFactor(1, 1)
         for plot in (self.pattern_plot, self.line_plot):
             for name in ("left", "bottom"):
@@ -82,6 +88,7 @@ class HeadDetail(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
+        self.setMinimumSize(360, 420)
 
     def set_head(self, name: str, pattern: np.ndarray, tokens: list[str], subtitle: str = "") -> None:
         """Show one head's pattern [S, S]; keeps the chosen query position when it still exists."""
@@ -93,8 +100,7 @@ class HeadDetail(QWidget):
         ticks = token_ticks(self._tokens)
         self.query_axis.set_labels(ticks)
         self.key_axis.set_labels(ticks)
-        self.line_axis.set_labels(ticks)
-        self.pattern_plot.getViewBox().autoRange(padding=0.0)
+        self.pattern_plot.getViewBox().setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.0)
         self.line_plot.setXRange(-0.5, len(tokens) - 0.5, padding=0.0)
         self.set_query(min(self._query, len(tokens) - 1) if self._query else len(tokens) - 1)
 

@@ -86,7 +86,8 @@ class HeadGrid(QWidget):
         self.image.setImage(to_lut_indices(mosaic), levels=(0, 256), autoLevels=False)
         if reshaped:
             self._set_ticks()
-            self.plot.getViewBox().autoRange(padding=0.01)
+            height, width = self._mosaic.shape
+            self.plot.getViewBox().setRange(xRange=(-gap, width + gap), yRange=(-gap, height + gap), padding=0.0)
             self._update_frames()
 
     def set_scores(self, scores: dict[str, np.ndarray]) -> None:
@@ -132,7 +133,7 @@ class HeadGrid(QWidget):
             frame = QGraphicsRectItem(QRectF(h * step - self._gap / 2, l * step - self._gap / 2,
                                              seq + self._gap, seq + self._gap))
             pen = QPen(HIGHLIGHT)
-            pen.setWidthF(max(0.6, self._gap * 0.7))
+            pen.setWidthF(max(0.5, self._gap * 0.45))
             pen.setCosmetic(False)
             frame.setPen(pen)
             self.plot.addItem(frame)

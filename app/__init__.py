@@ -1,0 +1,1 @@
+"""Microtome's desktop application: main window, wiring, the engine thread, settings."""

@@ -1,0 +1,50 @@
+"""`microtome [MODEL] [--prompt TEXT] [--target T --foil F] [--device auto|cpu|cuda]`, also `python -m app`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="microtome", description="Visual model dissection of transformer LMs.")
+    parser.add_argument("model", nargs="?", default=None, help="local folder or hub id (default: the bundled demo model)")
+    parser.add_argument("--prompt", help="prompt to run first")
+    parser.add_argument("--target", help="target token for the logit difference")
+    parser.add_argument("--foil", help="foil token for the logit difference")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window after the first result, then exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    import pyqtgraph as pg
+
+    from .controller import Controller, ViewState
+    from .main_window import MainWindow
+    from .settings import load_settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Microtome")
+    pg.setConfigOptions(antialias=True)
+    controller = Controller()
+    # a custom model gets no demo target/foil; explicit arguments win
+    state = ViewState() if args.model is None else ViewState(target="", foil="")
+    given = {"prompt": args.prompt, "target": args.target, "foil": args.foil}
+    controller.state = replace(state, **{k: v for k, v in given.items() if v is not None})
+    window = MainWindow(controller, load_settings())
+    window.show()
+    controller.load_model(args.model, args.device)
+    if args.screenshot:
+        from .screenshot import screenshot_after_first_result
+
+        screenshot_after_first_result(window, args.screenshot)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The app's state and its traffic with the engine thread.
+
+Holds what the user set (model, prompt, target/foil, corrupted prompt, interventions,
+focused head and position), sends requests, and publishes only the newest results:
+a result whose id is older than the latest request of its kind is stale and dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QObject, Signal
+
+from .engine_thread import EngineBridge
+from .requests import ComputeHeadScores, LoadModel, Loaded, RunPrompt
+
+DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
+DEMO_TARGET, DEMO_FOIL = "Mary", "John"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the user has set; replaced whole on every change (easy to compare and save)."""
+
+    prompt: str = DEMO_PROMPT
+    target: str = DEMO_TARGET
+    foil: str = DEMO_FOIL
+    corrupted: str = ""
+    interventions: tuple = ()
+    focused_head: tuple[int, int] | None = None
+    focused_position: int | None = None
+    score_key: str = "induction"
+
+
+class Controller(QObject):
+    model_loaded = Signal(object)  # Loaded
+    result_ready = Signal(object)  # engine.results.RunResult
+    scores_ready = Signal(object)  # engine.results.HeadScores
+    error = Signal(str)
+    status = Signal(str)
+    loading = Signal(bool)
+
+    def __init__(self, bridge: EngineBridge | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge or EngineBridge(self)
+        self.state = ViewState()
+        self.loaded: Loaded | None = None
+        self.last_result = None
+        self.head_scores = None
+        self._latest: dict[str, int] = {}
+        self.displayed_ids: list[int] = []  # ids of results published, in order (tests read it)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.failed.connect(self._on_failed)
+        self.bridge.progress.connect(self.status)
+
+    # ------------------------------------------------------------------ user actions
+    def load_model(self, source: str | None, device: str = "auto") -> int:
+        self.loading.emit(True)
+        self.status.emit(f"Loading {source or 'the demo model'}…")
+        return self._submit(LoadModel(source, device))
+
+    def cancel_load(self) -> None:
+        if "load" in self._latest:
+            self.bridge.cancel_load(self._latest["load"])
+
+    def set_prompt(self, text: str) -> None:
+        self._update(prompt=text)
+
+    def set_target(self, text: str) -> None:
+        self._update(target=text.strip())
+
+    def set_foil(self, text: str) -> None:
+        self._update(foil=text.strip())
+
+    def set_corrupted(self, text: str) -> None:
+        self.state = replace(self.state, corrupted=text)
+
+    def set_interventions(self, interventions: tuple) -> None:
+        self._update(interventions=tuple(interventions))
+
+    def focus_head(self, layer: int, head: int) -> None:
+        self.state = replace(self.state, focused_head=(layer, head))
+
+    def set_score_key(self, key: str) -> None:
+        self.state = replace(self.state, score_key=key)
+
+    def focus_position(self, position: int) -> None:
+        self.state = replace(self.state, focused_position=position)
+
+    def request_run(self) -> int | None:
+        """Run the current state (the newest request supersedes any pending run)."""
+        if self.loaded is None:
+            return None
+        s = self.state
+        want = {"patterns", "logit_lens"} | ({"dla"} if s.target and s.foil else set())
+        return self._submit(RunPrompt(s.prompt, s.interventions, s.target or None, s.foil or None, frozenset(want)))
+
+    # ------------------------------------------------------------------ internals
+    def _update(self, **changes) -> None:
+        new = replace(self.state, **changes)
+        if new != self.state:
+            self.state = new
+            self.request_run()
+
+    def _submit(self, request) -> int:
+        request_id = self.bridge.submit(request)
+        self._latest[request.kind] = request_id
+        return request_id
+
+    def is_stale(self, request_id: int, kind: str) -> bool:
+        return request_id != self._latest.get(kind)
+
+    def _on_finished(self, request_id: int, kind: str, payload: object) -> None:
+        if self.is_stale(request_id, kind):
+            return
+        if kind == "load":
+            self.loaded, self.last_result, self.head_scores = payload, None, None
+            self.loading.emit(False)
+            self.model_loaded.emit(payload)
+            self.status.emit(f"Loaded {payload.info.source} in {payload.elapsed_ms / 1000:.1f} s")
+            self._submit(ComputeHeadScores())
+            self.request_run()
+        elif kind == "run":
+            self.last_result = payload
+            self.displayed_ids.append(request_id)
+            self.result_ready.emit(payload)
+        elif kind == "scores":
+            self.head_scores = payload
+            self.scores_ready.emit(payload)
+
+    def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        if self.is_stale(request_id, kind):
+            return
+        if kind == "load":
+            self.loading.emit(False)
+            message = f"Could not open the model: {message}"
+        self.error.emit(message)
+
+    def shutdown(self) -> None:
+        self.bridge.shutdown()

@@ -1,0 +1,64 @@
+"""Runs requests against the Engine. Lives on the engine thread only (imports torch there),
+holds the current Engine, and turns every failure into a message the UI can show."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Callable
+
+from .requests import ComputeHeadScores, LoadModel, Loaded, Request, RunPrompt
+
+Progress = Callable[[str], None]
+
+
+class EngineService:
+    def __init__(self) -> None:
+        self.engine = None  # engine.Engine, created on the engine thread
+        self.previous = None  # the model before the last load, restored if that load is cancelled
+        self.runs = 0  # forward runs executed for RunPrompt (tests check coalescing with it)
+
+    def handle(self, request: Request, progress: Progress) -> object:
+        if isinstance(request, LoadModel):
+            return self._load(request, progress)
+        if self.engine is None:
+            raise RuntimeError("no model is loaded yet")
+        if isinstance(request, RunPrompt):
+            self.runs += 1
+            return self.engine.run(request.prompt, request.interventions, want=request.want,
+                                   target=request.target or None, foil=request.foil or None)
+        if isinstance(request, ComputeHeadScores):
+            return self.engine.head_scores(request.seg_len, request.n_sequences)
+        raise TypeError(f"unknown request {request!r}")
+
+    def undo_load(self) -> None:
+        """Go back to the model in use before the last load (that load was cancelled)."""
+        self.engine, self.previous = self.previous, None
+
+    def _load(self, request: LoadModel, progress: Progress) -> Loaded:
+        start = time.perf_counter()
+        progress("Importing torch and transformers…")
+        from engine import Engine
+        from engine.paths import demo_model_dir
+
+        source = request.source or str(demo_model_dir())
+        progress(f"Loading {source}…")
+        engine = Engine(source, device=request.device)
+        vocab = tuple(engine.decode_tokens(range(min(engine.info.vocab_size, len(engine.tokenizer)))))
+        self.previous, self.engine = self.engine, engine  # the old model stays until the new one is ready
+        return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A message for the user: EngineErrors as they are, out-of-memory with advice,
+    anything else as an internal error with its last frame (the thread survives)."""
+    from engine.errors import EngineError
+
+    if isinstance(exc, EngineError):
+        return str(exc)
+    if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
+        return ("Out of memory while running the model. Try a shorter prompt, fewer open panels, "
+                "a smaller dtype, or the CPU.")
+    last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})" if last else ""
+    return f"Internal error: {type(exc).__name__}: {exc}{where}"

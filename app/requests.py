@@ -1,0 +1,54 @@
+"""What the UI asks of the engine thread, and what comes back: frozen, Qt-free data.
+
+Each request kind has a priority; a newer request of a kind supersedes a pending one of
+the same kind (a burst of 50 edits runs the model a few times, not 50)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from engine.results import HeadScores, ModelInfo
+
+DEFAULT_WANT = frozenset({"patterns", "logit_lens"})
+
+
+@dataclass(frozen=True)
+class LoadModel:
+    source: str | None  # None = the bundled demo model
+    device: str = "auto"
+    kind: ClassVar[str] = "load"
+
+
+@dataclass(frozen=True)
+class RunPrompt:
+    prompt: str
+    interventions: tuple = ()
+    target: str | None = None
+    foil: str | None = None
+    want: frozenset = field(default_factory=lambda: DEFAULT_WANT)
+    kind: ClassVar[str] = "run"
+
+
+@dataclass(frozen=True)
+class ComputeHeadScores:
+    seg_len: int = 20
+    n_sequences: int = 16
+    kind: ClassVar[str] = "scores"
+
+
+Request = LoadModel | RunPrompt | ComputeHeadScores
+PRIORITY: tuple[str, ...] = ("load", "run", "scores")  # a load must happen before runs queued after it
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model finished loading; vocabulary feeds the target/foil completion."""
+
+    info: ModelInfo
+    vocabulary: tuple[str, ...]
+    is_demo: bool
+    elapsed_ms: float
+
+
+__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request", "RunPrompt"]
