@@ -26,3 +26,21 @@ def tiny_engine(tiny_gpt2_dir: Path):
     from engine import Engine
 
     return Engine(tiny_gpt2_dir, device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tests never read or write the user's real settings."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("MICROTOME_CONFIG_DIR", str(folder))
+    return folder
+
+
+def causal_patterns(n_layers: int, n_heads: int, seq: int, seed: int = 0):
+    """Random attention patterns: rows sum to 1 over keys at or before the query."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n_layers, n_heads, seq, seq)) * 2
+    logits = np.where(np.tril(np.ones((seq, seq))) > 0, logits, -np.inf)
+    return (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)

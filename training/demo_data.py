@@ -252,6 +252,7 @@ def ioi_examples(n: int, rng: np.random.Generator, held_out: bool = True) -> lis
 
 
 def _ioi_sentence(rng: np.random.Generator) -> list[int]:
+    """A full IOI sentence with its answer and a full stop (answer at index -2)."""
     io, s = _sample_pair(rng, held_out=False)
     t = IOI_TRAIN_TEMPLATES[rng.integers(len(IOI_TRAIN_TEMPLATES))]
     return encode_words((_fill_ioi(t, io, s, rng) + f" {io} .").split())
@@ -309,12 +310,19 @@ def _repeat_chunk(rng: np.random.Generator) -> list[int]:
 
 # ---------------------------------------------------------------- training batches
 
-CHUNK_PROBS = {"repeat": 0.45, "ioi": 0.35, "plain": 0.20}
+CHUNK_PROBS = {"repeat": 0.40, "ioi": 0.45, "plain": 0.15}
 
 
-def training_sequence(rng: np.random.Generator, seq_len: int = SEQ_LEN) -> np.ndarray:
-    """One training row: BOS followed by a random mix of chunks, cut to ``seq_len``."""
+def training_sequence_with_weights(
+    rng: np.random.Generator, seq_len: int = SEQ_LEN, ioi_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """One training row and per-token loss weights (``ioi_weight`` on IOI answer tokens).
+
+    Row: BOS followed by a random mix of chunks (see :data:`CHUNK_PROBS`), cut to ``seq_len``.
+    ``weights[t]`` weighs the loss of predicting token ``t`` (``weights[0]`` is unused).
+    """
     ids: list[int] = [BOS_ID]
+    answers: list[int] = []
     kinds = list(CHUNK_PROBS)
     probs = np.array(list(CHUNK_PROBS.values()))
     while len(ids) < seq_len:
@@ -323,11 +331,29 @@ def training_sequence(rng: np.random.Generator, seq_len: int = SEQ_LEN) -> np.nd
             ids += _repeat_chunk(rng)
         elif kind == "ioi":
             ids += _ioi_sentence(rng)
+            answers.append(len(ids) - 2)
         else:
             ids += _plain_sentence(rng)
-    return np.array(ids[:seq_len], dtype=np.int64)
+    w = np.ones(seq_len, dtype=np.float32)
+    for p in answers:
+        if p < seq_len:
+            w[p] = ioi_weight
+    return np.array(ids[:seq_len], dtype=np.int64), w
+
+
+def training_sequence(rng: np.random.Generator, seq_len: int = SEQ_LEN) -> np.ndarray:
+    """One training row: BOS followed by a random mix of chunks, cut to ``seq_len``."""
+    return training_sequence_with_weights(rng, seq_len)[0]
 
 
 def training_batch(batch_size: int, rng: np.random.Generator, seq_len: int = SEQ_LEN) -> np.ndarray:
     """A ``[batch_size, seq_len]`` int64 array of training rows (every row starts with BOS)."""
     return np.stack([training_sequence(rng, seq_len) for _ in range(batch_size)])
+
+
+def training_batch_with_weights(
+    batch_size: int, rng: np.random.Generator, seq_len: int = SEQ_LEN, ioi_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, weights)``, both ``[batch_size, seq_len]``; see :func:`training_sequence_with_weights`."""
+    rows = [training_sequence_with_weights(rng, seq_len, ioi_weight) for _ in range(batch_size)]
+    return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])

@@ -24,7 +24,7 @@ from training.evaluate_demo_model import copy_loss, head_scores, ioi_metrics
 
 DEFAULTS = dict(
     n_layer=2, n_head=8, n_embd=128, steps=6000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
-    weight_decay=0.05, seed=0, log_every=250,
+    weight_decay=0.05, ioi_weight=5.0, seed=0, log_every=250,
 )
 
 
@@ -57,9 +57,11 @@ def _quick_eval(model, tok, eval_batches, ioi_ex) -> str:
     except Exception as e:  # pragma: no cover - logging only
         extra = f" (scores unavailable: {e})"
     cl = copy_loss(model, (), eval_batches)
-    m = ioi_metrics(model, tok, ioi_ex)
+    m = ioi_metrics(model, tok, ioi_ex[0])
+    mt = ioi_metrics(model, tok, ioi_ex[1])
     model.train()
-    return f"copy {cl:.3f} ioi_acc {m['acc']:.2f} ioi_ld {m['logit_diff']:.2f}{extra}"
+    return (f"copy {cl:.3f} ioi_acc held-out {m['acc']:.2f} train-tpl {mt['acc']:.2f} "
+            f"ioi_ld {m['logit_diff']:.2f}{extra}")
 
 
 def train(out: str, **kw) -> None:
@@ -84,15 +86,21 @@ def train(out: str, **kw) -> None:
         (seg, pre, torch.from_numpy(demo_data.repeated_sequences(16, seg, erng, prefix_len=pre)))
         for seg, pre in [(7, 13), (11, 5), (25, 0), (40, 3)]
     ]
-    ioi_ex = demo_data.ioi_examples(200, erng, held_out=True)
+    ioi_ex = (demo_data.ioi_examples(200, erng, held_out=True), demo_data.ioi_examples(200, erng, held_out=False))
     t0 = time.time()
     run_loss = 0.0
     print(f"params {sum(p.numel() for p in model.parameters())}, config {a}", flush=True)
     for step in range(a["steps"]):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a["steps"], a["lr"], a["warmup"], a["min_lr_frac"])
-        ids = torch.from_numpy(demo_data.training_batch(a["batch"], rng))
-        loss = model(input_ids=ids, labels=ids).loss
+        ids_np, w_np = demo_data.training_batch_with_weights(a["batch"], rng, ioi_weight=a["ioi_weight"])
+        ids, w = torch.from_numpy(ids_np), torch.from_numpy(w_np)
+        logits = model(input_ids=ids).logits[:, :-1]
+        ce = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none"
+        ).view_as(w[:, 1:])
+        # weighted mean: IOI answer tokens count ``ioi_weight`` times (see demo_data)
+        loss = (ce * w[:, 1:]).sum() / w[:, 1:].sum()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -102,7 +110,7 @@ def train(out: str, **kw) -> None:
             n = a["log_every"] if (step + 1) % a["log_every"] == 0 else (step + 1) % a["log_every"]
             msg = _quick_eval(model, tok, eval_batches, ioi_ex)
             print(f"step {step + 1:5d} t {time.time() - t0:6.0f}s lr {opt.param_groups[0]['lr']:.2e} "
-                  f"train {run_loss / n:.3f} {msg}", flush=True)
+                  f"train(weighted) {run_loss / n:.3f} {msg}", flush=True)
             run_loss = 0.0
     elapsed = time.time() - t0
     os.makedirs(out, exist_ok=True)

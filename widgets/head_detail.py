@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from .axes import TokenAxis
 from .colors import VIRIDIS_LUT
+from .plots import adopt_menus, plain_plot
 
 
 def token_ticks(tokens: list[str], max_labels: int = 48, max_chars: int = 12) -> list[tuple[float, str]]:
@@ -46,18 +47,17 @@ class HeadDetail(QWidget):
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.key_axis, self.query_axis = TokenAxis("bottom"), TokenAxis("left")
-        self.pattern_plot = self.view.addPlot(row=0, col=0, axisItems={"bottom": self.key_axis, "left": self.query_axis})
+        self.pattern_plot = plain_plot(
+            self.view.addPlot(row=0, col=0, axisItems={"bottom": self.key_axis, "left": self.query_axis}), self)
         self.pattern_plot.invertY(True)
         # no aspect lock: the pattern fills the panel (cells may be oblong), labels stay legible
-        self.pattern_plot.setMouseEnabled(False, False)
-        self.pattern_plot.hideButtons()
-        self.pattern_plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(VIRIDIS_LUT)
         self.pattern_plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False,
                                         width=12, label="attention")
         self.colorbar.setImageItem(self.image, insert_in=self.pattern_plot)
+        adopt_menus(self.colorbar, self)
         self.query_marker = QGraphicsRectItem()
         marker_pen = QPen(pg.mkColor(255, 120, 0))
         marker_pen.setCosmetic(True)
@@ -65,21 +65,14 @@ class HeadDetail(QWidget):
         self.query_marker.setPen(marker_pen)
         self.pattern_plot.addItem(self.query_marker)
 
-        self.line_plot = self.view.addPlot(row=1, col=0)
+        self.line_plot = plain_plot(self.view.addPlot(row=1, col=0), self)
         self.line_plot.setLabel("bottom", "key position")
-        self.line_plot.setMouseEnabled(False, False)
-        self.line_plot.hideButtons()
-        self.line_plot.setMenuEnabled(False)
         self.line_plot.setYRange(0, 1)
         self.line_plot.setLabel("left", "attention")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(68, 1, 84))
         self.line_plot.addItem(self.bars)
         self.view.ci.layout.setRowStretchFactor(0, 4)
         self.view.ci.layout.setRowStretchFactor(1, 1)
-        for plot in (self.pattern_plot, self.line_plot):
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setPen("k")
-                plot.getAxis(name).setTextPen("k")
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 

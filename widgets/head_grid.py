@@ -13,6 +13,7 @@ from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .colors import HIGHLIGHT, lut_with_gap, to_lut_indices
+from .plots import plain_plot
 
 SCORE_KEYS = ("none", "induction", "previous-token", "duplicate-token", "DLA")
 
@@ -46,19 +47,13 @@ class HeadGrid(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.plot = self.view.addPlot()
+        self.plot = plain_plot(self.view.addPlot(), self)
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.plot.setMenuEnabled(False)
         self.plot.showAxis("top")
         self.plot.hideAxis("bottom")
         for name in ("left", "top"):
-            axis = self.plot.getAxis(name)
-            axis.setPen("k")
-            axis.setTextPen("k")
-            axis.setStyle(tickLength=0)
+            self.plot.getAxis(name).setStyle(tickLength=0)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(lut_with_gap())
         self.plot.addItem(self.image)

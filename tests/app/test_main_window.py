@@ -1,0 +1,142 @@
+"""The window on the engine thread: real results in every panel, coalesced bursts, errors
+shown while the app keeps working, nothing leaked after closing."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shiboken6
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.controller import Controller, ViewState
+from app.main_window import MainWindow
+from app.settings import Settings
+
+LOAD_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Factory: a shown MainWindow with its model loaded and the first result displayed."""
+    windows: list[MainWindow] = []
+
+    def make(source: str | None, state: ViewState | None = None) -> MainWindow:
+        controller = Controller()
+        if state is not None:
+            controller.state = state
+        window = MainWindow(controller, Settings())
+        qtbot.addWidget(window)
+        windows.append(window)
+        window.show()
+        with qtbot.waitSignal(controller.result_ready, timeout=LOAD_TIMEOUT_MS):
+            controller.load_model(source, "cpu")
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def wait_for_run(qtbot, window: MainWindow, action) -> None:
+    with qtbot.waitSignal(window.controller.result_ready, timeout=LOAD_TIMEOUT_MS):
+        action()
+
+
+def test_demo_model_panels_show_the_engines_numbers(qtbot, open_window) -> None:
+    from engine import Engine
+
+    window = open_window(None)
+    result = window.controller.last_result
+    reference = Engine(device="cpu").run(result.prompt, want=["patterns", "logit_lens"], target="Mary")
+    n_layers, n_heads = reference.patterns.shape[:2]
+    assert window.head_grid.grid_shape == (n_layers, n_heads)
+    for l in range(n_layers):
+        for h in range(n_heads):
+            np.testing.assert_allclose(window.head_grid.tile(l, h), reference.patterns[l, h], atol=1e-6)
+    model = window.logit_lens.model
+    lens = reference.logit_lens
+    assert model.rowCount() == n_layers + 1 and model.columnCount() == len(reference.tokens) + 1
+    last = len(reference.tokens) - 1
+    assert model.data(model.index(n_layers, last)) == f"{lens.top_tokens[-1, -1, 0].strip()}\n{lens.top_probs[-1, -1, 0]:.2f}"
+    assert model.data(model.index(0, last + 1)).startswith(f"{lens.target_probs[0, -1]:.3f}")
+    assert window.prompt_panel.chips.count() == len(reference.tokens)
+    assert window.prompt_panel.predictions.item(0, 0).text() == repr(reference.top_tokens[0])
+
+    # clicking a head in the grid opens it in the detail view
+    grid = window.head_grid
+    seq = len(reference.tokens)
+    target = QPointF((n_heads - 1) * (seq + grid._gap) + seq / 2, (n_layers - 1) * (seq + grid._gap) + seq / 2)
+    pos = grid.view.mapFromScene(grid.plot.getViewBox().mapViewToScene(target))
+    QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert window.head_detail.title.text().startswith(f"L{n_layers - 1}.H{n_heads - 1}")
+    np.testing.assert_allclose(window.head_detail.image.image, reference.patterns[-1, -1], atol=1e-6)
+
+
+def test_burst_of_prompt_changes_shows_only_the_newest(qtbot, open_window, tiny_gpt2_dir: Path) -> None:
+    window = open_window(str(tiny_gpt2_dir), ViewState(prompt="the store", target="", foil=""))
+    controller = window.controller
+    runs_before, shown_before = controller.bridge.runs_executed, len(controller.displayed_ids)
+    prompts = [" ".join(["the store"] + ["w1"] * i) for i in range(1, 21)]
+    with qtbot.waitSignal(controller.result_ready, timeout=LOAD_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.prompt == prompts[-1]):
+        for prompt in prompts:
+            window.prompt_panel.set_prompt(prompt)
+            window.prompt_panel.prompt_changed.emit(prompt)
+    qtbot.wait(300)
+    assert controller.bridge.runs_executed - runs_before < 20
+    assert len(controller.displayed_ids) - shown_before == 1  # nothing stale was shown
+    assert controller.last_result.prompt == prompts[-1]
+    assert window.prompt_panel.chips.count() == len(prompts[-1].split()) + 1
+
+
+@pytest.mark.parametrize("prompt, message", [("   ", "empty"), ("the " * 100, "at most 64")])
+def test_bad_prompts_show_a_message_and_the_app_keeps_working(qtbot, open_window, tiny_gpt2_dir, prompt, message) -> None:
+    window = open_window(str(tiny_gpt2_dir), ViewState(prompt="the store", target="", foil=""))
+    with qtbot.waitSignal(window.controller.error, timeout=LOAD_TIMEOUT_MS):
+        window.controller.set_prompt(prompt)
+    assert message in window.error_label.text()
+    wait_for_run(qtbot, window, lambda: window.controller.set_prompt("the store gave"))
+    assert window.error_label.text() == ""
+    assert window.prompt_panel.chips.count() == 4
+
+
+def test_missing_model_folder_keeps_the_current_model(qtbot, open_window, tiny_gpt2_dir, tmp_path) -> None:
+    window = open_window(str(tiny_gpt2_dir), ViewState(prompt="the store", target="", foil=""))
+    with qtbot.waitSignal(window.controller.error, timeout=LOAD_TIMEOUT_MS):
+        window.controller.load_model(str(tmp_path / "missing"), "cpu")
+    assert "Could not open the model" in window.error_label.text() and "not found" in window.error_label.text()
+    wait_for_run(qtbot, window, lambda: window.controller.set_prompt("the store gave a"))
+    assert window.controller.last_result.prompt == "the store gave a"
+
+
+def test_bad_target_token_is_reported(qtbot, open_window, tiny_gpt2_dir) -> None:
+    window = open_window(str(tiny_gpt2_dir), ViewState(prompt="the store", target="", foil=""))
+    with qtbot.waitSignal(window.controller.error, timeout=LOAD_TIMEOUT_MS):
+        window.controller.set_target("Mary John")
+    assert "one token" in window.error_label.text()
+
+
+def test_closing_leaves_no_widgets_and_stops_the_engine_thread(qtbot, tiny_gpt2_dir) -> None:
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+    controller = Controller()
+    controller.state = ViewState(prompt="the store", target="", foil="")
+    window = MainWindow(controller, Settings())
+    window.show()
+    with qtbot.waitSignal(controller.result_ready, timeout=LOAD_TIMEOUT_MS):
+        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    worker = controller.bridge._worker
+    window.close()
+    window.deleteLater()
+    qtbot.wait(50)
+    QApplication.sendPostedEvents(None, 0)
+    assert not worker.isRunning()
+    assert not shiboken6.isValid(window)  # the C++ window is gone, and with it every child
+    del window, controller
+    gc.collect()  # pyqtgraph's parentless context menus go with their Python owners
+    leftover = [(type(w).__name__, getattr(w, "title", lambda: "")()) for w in QApplication.topLevelWidgets() if id(w) not in before]
+    assert leftover == []
