@@ -15,6 +15,7 @@ from .requests import ComputeHeadScores, LoadModel, Loaded, RunPrompt
 
 DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
 DEMO_TARGET, DEMO_FOIL = "Mary", "John"
+LENS_TAIL = 12
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,11 @@ class Controller(QObject):
         self.state = replace(self.state, score_key=key)
 
     def focus_position(self, position: int) -> None:
+        """Focus a prompt position; re-run when the last lens was not computed there."""
         self.state = replace(self.state, focused_position=position)
+        lens = self.last_result.logit_lens if self.last_result is not None else None
+        if lens is not None and position not in lens.positions:
+            self.request_run()
 
     def request_run(self) -> int | None:
         """Run the current state (the newest request supersedes any pending run)."""
@@ -92,7 +97,20 @@ class Controller(QObject):
             return None
         s = self.state
         want = {"patterns", "logit_lens"} | ({"dla"} if s.target and s.foil else set())
-        return self._submit(RunPrompt(s.prompt, s.interventions, s.target or None, s.foil or None, frozenset(want)))
+        return self._submit(RunPrompt(s.prompt, s.interventions, s.target or None, s.foil or None, frozenset(want),
+                                      self._lens_positions()))
+
+    def _lens_positions(self) -> tuple[int, ...] | None:
+        """All positions when the lens costs less than a forward pass; else the last
+        LENS_TAIL positions and the focused one (GPT-2 small: the full lens is ~4 forwards)."""
+        info = self.loaded.info
+        lens_per_token = (info.n_layers + 1) * info.vocab_size
+        forward_per_token = 12 * info.n_layers * info.d_model + info.vocab_size
+        if lens_per_token <= forward_per_token:
+            return None
+        tail = tuple(range(-LENS_TAIL, 0))
+        focus = self.state.focused_position
+        return tail if focus is None else (focus, *tail)
 
     # ------------------------------------------------------------------ internals
     def _update(self, **changes) -> None:

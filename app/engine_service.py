@@ -26,7 +26,8 @@ class EngineService:
         if isinstance(request, RunPrompt):
             self.runs += 1
             return self.engine.run(request.prompt, request.interventions, want=request.want,
-                                   target=request.target or None, foil=request.foil or None)
+                                   target=request.target or None, foil=request.foil or None,
+                                   lens_positions=request.lens_positions)
         if isinstance(request, ComputeHeadScores):
             return self.engine.head_scores(request.seg_len, request.n_sequences)
         raise TypeError(f"unknown request {request!r}")

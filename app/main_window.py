@@ -40,7 +40,7 @@ class MainWindow(QMainWindow):
         self._add_dock("lens", "Logit lens", self.logit_lens, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["heads"], self.docks["detail"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["heads"], self.docks["detail"]], [700, 500], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["prompt"], self.docks["heads"], self.docks["lens"]], [170, 520, 250],
+        self.resizeDocks([self.docks["prompt"], self.docks["heads"], self.docks["lens"]], [200, 500, 240],
                          Qt.Orientation.Vertical)
         self._default_state = self.saveState()
 
@@ -186,7 +186,8 @@ class MainWindow(QMainWindow):
         self.head_grid.set_patterns(result.patterns, tokens)
         self._refresh_scores()
         lens = result.logit_lens
-        self.logit_lens.set_lens(LensData(lens.layer_labels, tuple(tokens), lens.top_tokens, lens.top_probs,
+        self.logit_lens.set_lens(LensData(lens.layer_labels, tuple(tokens), tuple(int(p) for p in lens.positions),
+                                          lens.top_tokens, lens.top_probs,
                                           self.controller.state.target if lens.target_id is not None else None,
                                           lens.target_probs, lens.target_ranks))
         layer, head = self.controller.state.focused_head or self._default_head()

@@ -27,6 +27,7 @@ class RunPrompt:
     target: str | None = None
     foil: str | None = None
     want: frozenset = field(default_factory=lambda: DEFAULT_WANT)
+    lens_positions: tuple[int, ...] | None = None  # None = every position
     kind: ClassVar[str] = "run"
 
 

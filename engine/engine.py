@@ -56,6 +56,7 @@ class Engine:
             n_ctx=getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 0),
             vocab_size=self.adapter.unembed_weight(self.model).shape[1],
             device=str(loaded.device), dtype=str(loaded.dtype).removeprefix("torch."))
+        self._token_strings: dict[int, str] = {}
         self._special_prefix = self._find_special_prefix()
         self._reference = tuple(reference_prompts) if reference_prompts else self._default_reference()
         self._means: dict[str, torch.Tensor] | None = None
@@ -78,8 +79,15 @@ class Engine:
         return np.asarray(ids, dtype=np.int64)
 
     def decode_tokens(self, ids: Iterable[int]) -> list[str]:
-        """Each id as its own string (what a token chip shows)."""
-        return [self.tokenizer.decode([int(i)]) for i in ids]
+        """Each id as its own string (what a token chip shows); cached per id."""
+        cache = self._token_strings
+        out = []
+        for i in ids:
+            i = int(i)
+            if i not in cache:
+                cache[i] = self.tokenizer.decode([i])
+            out.append(cache[i])
+        return out
 
     def token_id(self, token: str | int) -> int:
         """A target/foil given as one vocabulary token (e.g. ' Mary' for GPT-2) or an id."""
@@ -110,8 +118,12 @@ class Engine:
 
     def run(self, prompt: str, interventions: Sequence[Intervention] = (),
             want: Iterable[str] = ("patterns", "logit_lens"), target: str | int | None = None,
-            foil: str | int | None = None, top_k: int = 10, lens_k: int = 5) -> RunResult:
-        """One forward pass on `prompt` with `interventions`, plus the analyses in `want`."""
+            foil: str | int | None = None, top_k: int = 10, lens_k: int = 5,
+            lens_positions: Sequence[int] | None = None) -> RunResult:
+        """One forward pass on `prompt` with `interventions`, plus the analyses in `want`.
+
+        lens_positions limits the logit lens to some positions (None = all): with a large
+        vocabulary, final norm + unembed at every layer x position costs several forwards."""
         start = time.perf_counter()
         want = frozenset(want)
         if unknown := want - WANTS:
@@ -149,7 +161,7 @@ class Engine:
             logit_diff=float(last[target_id] - last[foil_id]) if target_id is not None and foil_id is not None else None,
             patterns=patterns,
             resid=self._resid_stack(store).float().cpu().numpy() if "resid" in want else None,
-            logit_lens=self._logit_lens(store, len(ids), lens_k, target_id) if "logit_lens" in want else None,
+            logit_lens=self._logit_lens(store, len(ids), lens_k, target_id, lens_positions) if "logit_lens" in want else None,
             dla=self._dla(store, len(ids) - 1, target_id, foil_id) if "dla" in want else None,
             device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3)
 
@@ -170,12 +182,16 @@ class Engine:
         rows = [store["blocks.0.hook_resid_pre"][0]]
         return torch.stack(rows + [store[f"blocks.{l}.hook_resid_post"][0] for l in range(self.info.n_layers)])
 
-    def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None) -> LogitLens:
+    def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None,
+                    positions: Sequence[int] | None) -> LogitLens:
         n_layers = self.info.n_layers
         unembed = self.model.get_submodule(self.adapter.unembed)
+        cols = np.arange(seq_len) if positions is None else np.unique([p % seq_len for p in positions
+                                                                       if -seq_len <= p < seq_len])
         with torch.inference_mode():
-            return logit_lens(self._resid_stack(store), self._final_norm(), unembed, self.decode_tokens,
-                              ["embed", *(f"L{l}" for l in range(n_layers))], np.arange(seq_len), k, target_id)
+            resid = self._resid_stack(store)[:, torch.from_numpy(cols)]
+            return logit_lens(resid, self._final_norm(), unembed, self.decode_tokens,
+                              ["embed", *(f"L{l}" for l in range(n_layers))], cols, k, target_id)
 
     def _dla(self, store: dict[str, torch.Tensor], pos: int, target_id: int, foil_id: int) -> DirectLogitAttribution:
         n_layers, n_heads, model = self.info.n_layers, self.info.n_heads, self.model

@@ -36,8 +36,13 @@ class TokenAxis(pg.AxisItem):
         p.setPen(self.textPen())
         metrics = p.fontMetrics()
         bounds = self.boundingRect()
+        spacing = metrics.height()  # labels closer than a line of text are skipped, not overlapped
+        last_drawn = None
         for value, text in self._labels:
             point = self.mapFromScene(view.mapViewToScene(QPointF(value, value)))
+            along = point.x() if self.orientation == "bottom" else point.y()
+            if last_drawn is not None and abs(along - last_drawn) < spacing:
+                continue
             width = metrics.horizontalAdvance(text)
             if self.orientation == "bottom":
                 if not bounds.left() <= point.x() <= bounds.right():
@@ -53,3 +58,4 @@ class TokenAxis(pg.AxisItem):
                     continue
                 p.drawText(QRectF(bounds.left(), point.y() - metrics.height() / 2, bounds.width() - 6, metrics.height()),
                            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            last_drawn = along

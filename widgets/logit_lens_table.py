@@ -20,7 +20,8 @@ class LensData:
     """Plain arrays for the table (what the engine's LogitLens holds, minus ids)."""
 
     layer_labels: tuple[str, ...]
-    prompt_tokens: tuple[str, ...]
+    prompt_tokens: tuple[str, ...]  # the whole prompt
+    positions: tuple[int, ...]  # the prompt positions the lens was computed at (the columns)
     top_tokens: np.ndarray  # [R, P, k] str
     top_probs: np.ndarray  # [R, P, k]
     target: str | None = None
@@ -37,14 +38,19 @@ class LogitLensModel(QAbstractTableModel):
     def set_data(self, data: LensData, focus: int | None = None) -> None:
         self.beginResetModel()
         self.data_ = data
-        n = len(data.prompt_tokens)
-        self.focus = n - 1 if focus is None or not 0 <= focus < n else focus
+        self.focus = focus if focus in data.positions else data.positions[-1]
         self.endResetModel()
 
+    def column_of(self, position: int) -> int | None:
+        """The column showing a prompt position, or None where the lens was not computed."""
+        if self.data_ is None or position not in self.data_.positions:
+            return None
+        return self.data_.positions.index(position)
+
     def set_focus(self, position: int) -> None:
-        if self.data_ is not None and 0 <= position < len(self.data_.prompt_tokens):
+        if self.column_of(position) is not None:
             self.focus = position
-            column = len(self.data_.prompt_tokens)
+            column = len(self.data_.positions)
             self.dataChanged.emit(self.index(0, column), self.index(self.rowCount() - 1, column))
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, column, column)
 
@@ -57,15 +63,17 @@ class LogitLensModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
         if self.data_ is None or parent.isValid():
             return 0
-        return len(self.data_.prompt_tokens) + (1 if self.has_target() else 0)
+        return len(self.data_.positions) + (1 if self.has_target() else 0)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if self.data_ is None or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         if orientation == Qt.Orientation.Vertical:
             return self.data_.layer_labels[section]
-        if section < len(self.data_.prompt_tokens):
-            return f"{section}\n{self.data_.prompt_tokens[section].strip() or repr(self.data_.prompt_tokens[section])}"
+        if section < len(self.data_.positions):
+            position = self.data_.positions[section]
+            token = self.data_.prompt_tokens[position]
+            return f"{position}\n{token.strip() or repr(token)}"
         return f"target {self.data_.target!r}\n@ {self.focus}"
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
@@ -73,8 +81,9 @@ class LogitLensModel(QAbstractTableModel):
         if d is None or not index.isValid():
             return None
         r, c = index.row(), index.column()
-        if c == len(d.prompt_tokens):  # target column
-            prob, rank = float(d.target_probs[r, self.focus]), int(d.target_ranks[r, self.focus])
+        if c == len(d.positions):  # target column
+            focus_col = d.positions.index(self.focus)
+            prob, rank = float(d.target_probs[r, focus_col]), int(d.target_ranks[r, focus_col])
             if role == Qt.ItemDataRole.DisplayRole:
                 return f"{prob:.3f}\nrank {rank + 1}"
             if role == Qt.ItemDataRole.ToolTipRole:
@@ -84,7 +93,7 @@ class LogitLensModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{d.top_tokens[r, c, 0].strip() or repr(str(d.top_tokens[r, c, 0]))}\n{prob:.2f}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [f"{d.layer_labels[r]}, after position {c} {d.prompt_tokens[c]!r}:"]
+            lines = [f"{d.layer_labels[r]}, after position {d.positions[c]} {d.prompt_tokens[d.positions[c]]!r}:"]
             lines += [f"  {str(t)!r}  {p:.3f}" for t, p in zip(d.top_tokens[r, c], d.top_probs[r, c])]
             if d.target_probs is not None:
                 lines.append(f"target {d.target!r}: p = {d.target_probs[r, c]:.4f}, rank {int(d.target_ranks[r, c]) + 1}")
@@ -131,15 +140,17 @@ class LogitLensTable(QWidget):
 
     def set_focus(self, position: int) -> None:
         """Focus a prompt position: its column is selected and the target column reads it."""
-        self.model.set_focus(position)
-        if self.model.data_ is not None:
-            self.table.selectColumn(position)
-            self.table.scrollTo(self.model.index(0, position))
+        column = self.model.column_of(position)
+        if column is not None:
+            self.model.set_focus(position)
+            self.table.selectColumn(column)
+            self.table.scrollTo(self.model.index(0, column))
 
     def _on_clicked(self, index: QModelIndex) -> None:
-        if self.model.data_ is not None and index.column() < len(self.model.data_.prompt_tokens):
-            self.model.set_focus(index.column())
-            self.position_clicked.emit(index.column())
+        if self.model.data_ is not None and index.column() < len(self.model.data_.positions):
+            position = self.model.data_.positions[index.column()]
+            self.model.set_focus(position)
+            self.position_clicked.emit(position)
 
 
 def _demo() -> None:  # pragma: no cover - manual demo
@@ -153,7 +164,7 @@ def _demo() -> None:  # pragma: no cover - manual demo
     words = np.array(["the", "Mary", "John", "store", "to", "a"])
     probs = np.sort(rng.dirichlet(np.ones(6), size=(3, len(tokens))), axis=-1)[..., ::-1][..., :5]
     table = LogitLensTable()
-    table.set_lens(LensData(("embed", "L0", "L1"), tokens, rng.choice(words, size=(3, len(tokens), 5)), probs,
+    table.set_lens(LensData(("embed", "L0", "L1"), tokens, tuple(range(len(tokens))), rng.choice(words, size=(3, len(tokens), 5)), probs,
                             "Mary", rng.random((3, len(tokens))), rng.integers(0, 50, (3, len(tokens)))))
     table.resize(900, 300)
     table.show()

@@ -56,7 +56,7 @@ class PromptPanel(QWidget):
         self.chips.setMovement(QListView.Movement.Static)
         self.chips.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.chips.setStyleSheet(CHIP_STYLE)
-        self.chips.setMinimumHeight(60)
+        self.chips.setMinimumHeight(84)  # two rows of chips without scrolling
         self.chips.itemClicked.connect(lambda item: self.position_clicked.emit(self.chips.row(item)))
 
         self.predictions = QTableWidget(0, 2)

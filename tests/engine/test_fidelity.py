@@ -97,3 +97,13 @@ def test_head_scores_match_patterns_by_hand(tiny_engine: Engine) -> None:
     assert scores.induction[l, h] == pytest.approx(ind, abs=1e-5)
     assert scores.previous_token[l, h] == pytest.approx(prev, abs=1e-5)
     assert scores.duplicate_token[l, h] == pytest.approx(dup, abs=1e-5)
+
+
+def test_logit_lens_on_chosen_positions_equals_those_columns(tiny_engine: Engine) -> None:
+    full = tiny_engine.run(PROMPT, want=["logit_lens"], target="Mary").logit_lens
+    part = tiny_engine.run(PROMPT, want=["logit_lens"], target="Mary", lens_positions=(-1, 3, -1, 99)).logit_lens
+    last = len(full.positions) - 1
+    np.testing.assert_array_equal(part.positions, [3, last])
+    np.testing.assert_allclose(part.top_probs, full.top_probs[:, [3, last]], atol=1e-6)
+    np.testing.assert_array_equal(part.top_tokens, full.top_tokens[:, [3, last]])
+    np.testing.assert_array_equal(part.target_ranks, full.target_ranks[:, [3, last]])
