@@ -60,8 +60,11 @@ class Controller(QObject):
         return self._submit(LoadModel(source, device))
 
     def cancel_load(self) -> None:
+        """Drop the pending load, or discard the running one when it ends; the current model stays."""
         if "load" in self._latest:
-            self.bridge.cancel_load(self._latest["load"])
+            self.bridge.cancel_load(self._latest.pop("load"))
+            self.loading.emit(False)
+            self.status.emit("Model loading cancelled")
 
     def set_prompt(self, text: str) -> None:
         self._update(prompt=text)

@@ -34,13 +34,3 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("MICROTOME_CONFIG_DIR", str(folder))
     return folder
-
-
-def causal_patterns(n_layers: int, n_heads: int, seq: int, seed: int = 0):
-    """Random attention patterns: rows sum to 1 over keys at or before the query."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(n_layers, n_heads, seq, seq)) * 2
-    logits = np.where(np.tril(np.ones((seq, seq))) > 0, logits, -np.inf)
-    return (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)

@@ -133,21 +133,18 @@ class HeadDetail(QWidget):
             self.set_query(cell[0])
 
 
-def _demo() -> None:  # pragma: no cover - manual demo
-    import sys
+def demo() -> HeadDetail:
+    """One random causal pattern over an IOI-style prompt."""
+    from .demo import causal_patterns
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
     tokens = "<bos> When Mary and John went to the store , John gave a drink to".split()
-    n = len(tokens)
-    logits = np.where(np.tril(np.ones((n, n))) > 0, np.random.default_rng(0).normal(size=(n, n)) * 2, -np.inf)
     detail = HeadDetail()
-    detail.set_head("L1.H2", np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), tokens, "induction 0.42")
+    detail.set_head("L1.H2", causal_patterns(1, 1, len(tokens))[0, 0], tokens, "induction 0.42")
     detail.resize(700, 800)
-    detail.show()
-    sys.exit(app.exec())
+    return detail
 
 
 if __name__ == "__main__":
-    _demo()
+    from .demo import run
+
+    run(demo)

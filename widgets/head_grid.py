@@ -177,24 +177,19 @@ class HeadGrid(QWidget):
         self.score_key_changed.emit(key)
 
 
-def _demo() -> None:  # pragma: no cover - manual demo
-    import sys
+def demo() -> HeadGrid:
+    """4 layers x 8 heads of random causal patterns, outlined by a random score."""
+    from .demo import causal_patterns
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(4, 8, 20, 20)) * 3
-    logits = np.where(np.tril(np.ones((20, 20))) > 0, logits, -np.inf)
-    patterns = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     grid = HeadGrid()
-    grid.set_patterns(patterns)
-    grid.set_scores({"induction": rng.random((4, 8))})
+    grid.set_patterns(causal_patterns(4, 8, 20), [f"t{i}" for i in range(20)])
+    grid.set_scores({"induction": np.random.default_rng(0).random((4, 8))})
     grid.select_score_key("induction")
     grid.resize(900, 500)
-    grid.show()
-    sys.exit(app.exec())
+    return grid
 
 
 if __name__ == "__main__":
-    _demo()
+    from .demo import run
+
+    run(demo)

@@ -153,23 +153,21 @@ class LogitLensTable(QWidget):
             self.position_clicked.emit(position)
 
 
-def _demo() -> None:  # pragma: no cover - manual demo
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
+def demo() -> LogitLensTable:
+    """Random top-5 predictions for 3 layers over a short prompt."""
     rng = np.random.default_rng(0)
     tokens = tuple("<bos> When Mary and John went to the store".split())
     words = np.array(["the", "Mary", "John", "store", "to", "a"])
-    probs = np.sort(rng.dirichlet(np.ones(6), size=(3, len(tokens))), axis=-1)[..., ::-1][..., :5]
+    shape = (3, len(tokens))
+    probs = np.sort(rng.dirichlet(np.ones(6), size=shape), axis=-1)[..., ::-1][..., :5]
     table = LogitLensTable()
-    table.set_lens(LensData(("embed", "L0", "L1"), tokens, tuple(range(len(tokens))), rng.choice(words, size=(3, len(tokens), 5)), probs,
-                            "Mary", rng.random((3, len(tokens))), rng.integers(0, 50, (3, len(tokens)))))
+    table.set_lens(LensData(("embed", "L0", "L1"), tokens, tuple(range(len(tokens))), rng.choice(words, size=(*shape, 5)),
+                            probs, "Mary", rng.random(shape), rng.integers(0, 50, shape)))
     table.resize(900, 300)
-    table.show()
-    sys.exit(app.exec())
+    return table
 
 
 if __name__ == "__main__":
-    _demo()
+    from .demo import run
+
+    run(demo)

@@ -154,21 +154,18 @@ class PromptPanel(QWidget):
         self._emit_prompt()
 
 
-def _demo() -> None:  # pragma: no cover - manual demo
-    import sys
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
+def demo() -> PromptPanel:
+    """An IOI prompt with its tokens, answer and predictions."""
     panel = PromptPanel()
     panel.set_prompt("When Mary and John went to the store , John gave a drink to")
     panel.set_tokens("<|endoftext|> When Mary and John went to the store , John gave a drink to".split())
+    panel.set_vocabulary(["Mary", "John", "the", "store"])
     panel.set_answer("Mary", "John")
-    panel.set_predictions(["Mary", "John", "the"], [0.8, 0.1, 0.02], "logit diff Mary − John: +3.20")
-    panel.prompt_changed.connect(print)
-    panel.show()
-    sys.exit(app.exec())
+    panel.set_predictions(["Mary", "John", "the"], [0.8, 0.1, 0.02], "logit diff 'Mary' − 'John': +3.20")
+    return panel
 
 
 if __name__ == "__main__":
-    _demo()
+    from .demo import run
+
+    run(demo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.conftest import causal_patterns
+from widgets.demo import causal_patterns
 from widgets.head_detail import HeadDetail, token_ticks
 
 

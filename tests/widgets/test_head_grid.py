@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from tests.conftest import causal_patterns
+from widgets.demo import causal_patterns
 from widgets.colors import to_lut_indices
 from widgets.head_grid import HeadGrid
 

@@ -1,0 +1,60 @@
+"""Window layout persists across runs; the model picker returns what the user chose."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.controller import Controller
+from app.main_window import MainWindow
+from app.model_picker import DEMO_ENTRY, ModelPicker
+from app.settings import load_settings
+
+
+def test_layout_is_restored_in_the_next_session(qtbot) -> None:
+    first = MainWindow(Controller(), load_settings())
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["detail"].hide()
+    first.resize(1234, 777)
+    first.close()  # saves settings and stops the engine thread
+
+    saved = load_settings()
+    assert saved.window_state and saved.window_geometry
+    second = MainWindow(Controller(), saved)
+    qtbot.addWidget(second)
+    second.show()
+    assert not second.docks["detail"].isVisible() and second.docks["lens"].isVisible()
+    second.close()
+
+
+def test_model_picker_choices(qtbot) -> None:
+    picker = ModelPicker(["/models/pythia-70m"])
+    qtbot.addWidget(picker)
+    assert picker.list.item(0).text() == DEMO_ENTRY
+    assert picker.choice() == (None, "auto")
+    picker.list.setCurrentRow(1)
+    assert picker.choice() == ("/models/pythia-70m", "auto")
+    picker.source_edit.setText("  EleutherAI/pythia-70m ")
+    picker.device_box.setCurrentText("cpu")
+    assert picker.choice() == ("EleutherAI/pythia-70m", "cpu")
+
+
+def test_cancelled_load_keeps_the_previous_model(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    from training.tiny_models import save_random_gpt2
+
+    other = save_random_gpt2(tmp_path / "three_layers", ["a", "b", "c"], n_layer=3)
+    controller = Controller()
+    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
+    window = MainWindow(controller, load_settings())
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    controller.load_model(str(other), "cpu")
+    assert window.cancel_action.isEnabled()
+    controller.cancel_load()
+    assert not window.cancel_action.isEnabled()
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.set_prompt("the store gave")
+    assert controller.last_result.patterns.shape[0] == 2  # still the 2-layer model
+    assert controller.loaded.info.n_layers == 2
+    window.close()
