@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
 
+from engine.errors import EngineError
+
+from . import intervention_edits as edits
 from .engine_thread import EngineBridge
-from .requests import ComputeHeadScores, LoadModel, Loaded, RunPrompt
+from .requests import ComputeHeadScores, LoadModel, Loaded, RunBaseline, RunPrompt
+from .undo import SetInterventions
 
 DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
 DEMO_TARGET, DEMO_FOIL = "Mary", "John"
@@ -36,6 +41,8 @@ class Controller(QObject):
     model_loaded = Signal(object)  # Loaded
     result_ready = Signal(object)  # engine.results.RunResult
     scores_ready = Signal(object)  # engine.results.HeadScores
+    baseline_ready = Signal(object)  # RunResult without interventions, for before -> after
+    interventions_changed = Signal(tuple)
     error = Signal(str)
     status = Signal(str)
     loading = Signal(bool)
@@ -46,7 +53,11 @@ class Controller(QObject):
         self.state = ViewState()
         self.loaded: Loaded | None = None
         self.last_result = None
+        self.baseline = None  # RunResult of the current prompt without interventions
+        self._baseline_key: tuple | None = None  # (prompt, target, foil) the baseline was run with
+        self._request_keys: dict[int, tuple] = {}
         self.head_scores = None
+        self.undo_stack = QUndoStack(self)
         self._latest: dict[str, int] = {}
         self.displayed_ids: list[int] = []  # ids of results published, in order (tests read it)
         self.bridge.finished.connect(self._on_finished)
@@ -79,7 +90,34 @@ class Controller(QObject):
         self.state = replace(self.state, corrupted=text)
 
     def set_interventions(self, interventions: tuple) -> None:
-        self._update(interventions=tuple(interventions))
+        """Replace the intervention list (no undo entry: undo/redo and file loading use this)."""
+        new = tuple(interventions)
+        if new != self.state.interventions:
+            self._update(interventions=new)
+            self.interventions_changed.emit(new)
+
+    # ---- edits with undo: what the component graph asks for
+    def ablate(self, names: list[str], method: str = "zero") -> None:
+        self._edit(lambda i: edits.ablate(i, names, method, self.state.corrupted), f"{method}-ablate {_who(names)}")
+
+    def scale(self, names: list[str], factor: float) -> None:
+        self._edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
+
+    def restore(self, names: list[str]) -> None:
+        self._edit(lambda i: edits.restore(i, names), f"restore {_who(names)}")
+
+    def restore_all(self) -> None:
+        self._edit(lambda i: (), "restore all")
+
+    def _edit(self, change, text: str, merge_key: object | None = None) -> None:
+        before = self.state.interventions
+        try:
+            after = change(before)
+        except EngineError as exc:
+            self.error.emit(str(exc))
+            return
+        if after != before:
+            self.undo_stack.push(SetInterventions(self.set_interventions, before, after, text, merge_key))
 
     def focus_head(self, layer: int, head: int) -> None:
         self.state = replace(self.state, focused_head=(layer, head))
@@ -100,8 +138,13 @@ class Controller(QObject):
             return None
         s = self.state
         want = {"patterns", "logit_lens"} | ({"dla"} if s.target and s.foil else set())
-        return self._submit(RunPrompt(s.prompt, s.interventions, s.target or None, s.foil or None, frozenset(want),
-                                      self._lens_positions()))
+        args = (s.target or None, s.foil or None, frozenset(want), self._lens_positions())
+        key = (s.prompt, s.target, s.foil)
+        if s.interventions and key != self._baseline_key:
+            self._request_keys[self._submit(RunBaseline(s.prompt, (), *args))] = key
+        request_id = self._submit(RunPrompt(s.prompt, s.interventions, *args))
+        self._request_keys[request_id] = key
+        return request_id
 
     def _lens_positions(self) -> tuple[int, ...] | None:
         """All positions when the lens costs less than a forward pass; else the last
@@ -123,6 +166,7 @@ class Controller(QObject):
             self.request_run()
 
     def _submit(self, request) -> int:
+        self._request_keys.pop(self._latest.get(request.kind, -1), None)  # superseded or stale: forget it
         request_id = self.bridge.submit(request)
         self._latest[request.kind] = request_id
         return request_id
@@ -131,10 +175,14 @@ class Controller(QObject):
         return request_id != self._latest.get(kind)
 
     def _on_finished(self, request_id: int, kind: str, payload: object) -> None:
+        key = self._request_keys.pop(request_id, None)
         if self.is_stale(request_id, kind):
             return
         if kind == "load":
-            self.loaded, self.last_result, self.head_scores = payload, None, None
+            self.loaded, self.last_result, self.baseline, self.head_scores = payload, None, None, None
+            self._baseline_key = None
+            self.undo_stack.clear()
+            self.set_interventions(())
             self.loading.emit(False)
             self.model_loaded.emit(payload)
             self.status.emit(f"Loaded {payload.info.source} in {payload.elapsed_ms / 1000:.1f} s")
@@ -142,13 +190,19 @@ class Controller(QObject):
             self.request_run()
         elif kind == "run":
             self.last_result = payload
+            if not payload.interventions:
+                self.baseline, self._baseline_key = payload, key
             self.displayed_ids.append(request_id)
             self.result_ready.emit(payload)
+        elif kind == "baseline":
+            self.baseline, self._baseline_key = payload, key
+            self.baseline_ready.emit(payload)
         elif kind == "scores":
             self.head_scores = payload
             self.scores_ready.emit(payload)
 
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
+        self._request_keys.pop(request_id, None)
         if self.is_stale(request_id, kind):
             return
         if kind == "load":
@@ -158,3 +212,7 @@ class Controller(QObject):
 
     def shutdown(self) -> None:
         self.bridge.shutdown()
+
+
+def _who(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{len(names)} components"

@@ -9,13 +9,16 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
+from widgets.component_graph import ComponentGraph
 from widgets.head_detail import HeadDetail
 from widgets.head_grid import HeadGrid
 from widgets.logit_lens_table import LensData, LogitLensTable
 from widgets.prompt_panel import PromptPanel
 
 from .controller import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, Controller
+from .intervention_edits import as_node_state
 from .model_picker import ModelPicker
+from .presentation import Presentation
 from .settings import Settings, save_settings
 
 SCORE_FIELDS = {"induction": "induction", "previous-token": "previous_token", "duplicate-token": "duplicate_token"}
@@ -33,12 +36,16 @@ class MainWindow(QMainWindow):
         self.head_grid = HeadGrid()
         self.head_detail = HeadDetail()
         self.logit_lens = LogitLensTable()
+        self.graph = ComponentGraph()
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("prompt", "Prompt", self.prompt_panel, Qt.DockWidgetArea.TopDockWidgetArea)
         self._add_dock("heads", "Attention heads", self.head_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("detail", "Head detail", self.head_detail, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("lens", "Logit lens", self.logit_lens, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add_dock("graph", "Components (drag to ablate)", self.graph, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.docks["heads"], self.docks["detail"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["detail"], self.docks["graph"])
+        self.docks["graph"].raise_()
         self.resizeDocks([self.docks["heads"], self.docks["detail"]], [700, 500], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prompt"], self.docks["heads"], self.docks["lens"]], [200, 500, 240],
                          Qt.Orientation.Vertical)
@@ -52,6 +59,7 @@ class MainWindow(QMainWindow):
         status.addWidget(self.error_label, 1)
         for label in (self.model_label, self.device_label, self.time_label):
             status.addPermanentWidget(label)
+        self.presentation = Presentation(self)
         self._build_actions()
         self._wire()
         self.prompt_panel.set_prompt(controller.state.prompt)
@@ -87,6 +95,24 @@ class MainWindow(QMainWindow):
         self.cancel_action.triggered.connect(self.controller.cancel_load)
         run_menu.addAction(self.cancel_action)
 
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts([QKeySequence("Ctrl+Z")])
+        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.undo_action, self.redo_action = undo, redo
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        edit_menu.addSeparator()
+        for text, keys, slot in (
+            ("Ablate selected components", "Del", lambda: self._selected(self.controller.ablate)),
+            ("Restore selected components", "Backspace", lambda: self._selected(self.controller.restore)),
+            ("Restore all components", "Ctrl+Shift+Backspace", self.controller.restore_all),
+        ):
+            action = QAction(text, self, shortcut=QKeySequence(keys))
+            action.triggered.connect(slot)
+            edit_menu.addAction(action)
+
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -94,6 +120,7 @@ class MainWindow(QMainWindow):
         reset = QAction("Reset layout", self)
         reset.triggered.connect(lambda: self.restoreState(self._default_state))
         view_menu.addAction(reset)
+        view_menu.addAction(self.presentation.action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About Microtome", self)
@@ -106,6 +133,10 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.run_action)
         toolbar.addAction(self.cancel_action)
+        toolbar.addSeparator()
+        toolbar.addAction(undo)
+        toolbar.addAction(redo)
+        toolbar.addAction(self.presentation.action)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -128,6 +159,12 @@ class MainWindow(QMainWindow):
         c.model_loaded.connect(self._on_model_loaded)
         c.result_ready.connect(self._on_result)
         c.scores_ready.connect(lambda _: self._refresh_scores())
+        c.baseline_ready.connect(lambda _: self._update_graph())
+        c.interventions_changed.connect(lambda items: self.graph.set_interventions(as_node_state(items)))
+        self.graph.ablate_requested.connect(c.ablate)
+        self.graph.restore_requested.connect(c.restore)
+        self.graph.scale_requested.connect(c.scale)
+        self.graph.restore_all_requested.connect(c.restore_all)
         c.error.connect(self._on_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.loading.connect(self._on_loading)
@@ -138,6 +175,11 @@ class MainWindow(QMainWindow):
         if picker.exec():
             source, device = picker.choice()
             self.controller.load_model(source, device)
+
+    def _selected(self, action) -> None:
+        names = self.graph.selected_names()
+        if names:
+            action(names)
 
     def focus_position(self, position: int) -> None:
         self.controller.focus_position(position)
@@ -165,6 +207,7 @@ class MainWindow(QMainWindow):
                                  f"{info.n_layers}×{info.n_heads} heads")
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
+        self.graph.set_shape(info.n_layers, info.n_heads)
         self.error_label.setText("")
         if loaded.is_demo and not self.controller.state.prompt:
             self.controller.set_prompt(DEMO_PROMPT)
@@ -192,6 +235,21 @@ class MainWindow(QMainWindow):
                                           lens.target_probs, lens.target_ranks))
         layer, head = self.controller.state.focused_head or self._default_head()
         self.show_head(layer, head)
+        self._update_graph()
+
+    def _update_graph(self) -> None:
+        """Node colours = DLA of the current run; deltas and the summary against the baseline."""
+        result, base = self.controller.last_result, self.controller.baseline
+        if result is None:
+            return
+        state = self.controller.state
+        after = _graph_values(result)
+        before = _graph_values(base) if base is not None and base.prompt == result.prompt else None
+        deltas = None
+        if before is not None and result.interventions:
+            deltas = {name: after.get(name, 0.0) - value for name, value in before.items()}
+        self.graph.set_attribution(after, deltas)
+        self.graph.set_summary(_summary_html(state.target, base if before is not None else None, result))
 
     def _default_head(self) -> tuple[int, int]:
         scores = self.controller.head_scores
@@ -231,6 +289,30 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {exc}")
         self.controller.shutdown()
         super().closeEvent(event)
+
+
+def _graph_values(result) -> dict[str, float]:
+    """Per-node values for the graph: DLA of heads, MLPs, embeddings; empty without DLA."""
+    if result is None or result.dla is None:
+        return {}
+    parts = result.dla.as_dict()
+    values = {name: value for name, value in parts.items() if name.startswith("L") and "bias" not in name}
+    values["embed"] = parts.get("embed", 0.0) + parts.get("pos_embed", 0.0)
+    values["unembed"] = parts.get("final_bias", 0.0)
+    return values
+
+
+def _summary_html(target: str, before, after) -> str:
+    """'logit diff 3.21 → 0.45   P(target) 0.83 → 0.12' (only 'after' without a baseline)."""
+    if after.logit_diff is None:
+        top = after.top_tokens[0]
+        return f"Top prediction <b>{top!r}</b> ({after.top_probs[0]:.2f}). Set a target and foil to colour nodes by attribution."
+    if before is None or not after.interventions:
+        return (f"<b>logit diff</b> {after.logit_diff:+.2f} &nbsp;&nbsp; <b>P({target!r})</b> {after.target_prob:.3f}"
+                " &nbsp;&nbsp; <i>drag a head or MLP onto the bin to ablate it</i>")
+    return (f"<b>logit diff</b> {before.logit_diff:+.2f} → <b>{after.logit_diff:+.2f}</b> &nbsp;&nbsp; "
+            f"<b>P({target!r})</b> {before.target_prob:.3f} → <b>{after.target_prob:.3f}</b> &nbsp;&nbsp; "
+            f"({len(after.interventions)} intervention{'s' if len(after.interventions) != 1 else ''})")
 
 
 __all__ = ["MainWindow", "DEMO_PROMPT", "DEMO_TARGET", "DEMO_FOIL"]

@@ -32,14 +32,21 @@ class RunPrompt:
 
 
 @dataclass(frozen=True)
+class RunBaseline(RunPrompt):
+    """The same prompt without interventions: the 'before' of before -> after."""
+
+    kind: ClassVar[str] = "baseline"
+
+
+@dataclass(frozen=True)
 class ComputeHeadScores:
     seg_len: int = 20
     n_sequences: int = 16
     kind: ClassVar[str] = "scores"
 
 
-Request = LoadModel | RunPrompt | ComputeHeadScores
-PRIORITY: tuple[str, ...] = ("load", "run", "scores")  # a load must happen before runs queued after it
+Request = LoadModel | RunPrompt | RunBaseline | ComputeHeadScores
+PRIORITY: tuple[str, ...] = ("load", "run", "baseline", "scores")  # a load before runs queued after it
 
 
 @dataclass(frozen=True)
@@ -52,4 +59,5 @@ class Loaded:
     elapsed_ms: float
 
 
-__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request", "RunPrompt"]
+__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request",
+           "RunBaseline", "RunPrompt"]
