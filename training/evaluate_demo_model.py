@@ -189,6 +189,10 @@ def evaluate(model, tokenizer) -> dict:
     ioi_ho = demo_data.ioi_examples(1000, rng, held_out=True)
     ioi_tr = demo_data.ioi_examples(1000, rng, held_out=False)
     res["ioi"] = {"held_out": ioi_metrics(model, tokenizer, ioi_ho), "train_templates": ioi_metrics(model, tokenizer, ioi_tr)}
+    res["ioi"]["held_out_by_template"] = {
+        t: ioi_metrics(model, tokenizer, [e for e in ioi_ho if e.template == t])
+        for t in demo_data.IOI_HELDOUT_TEMPLATES
+    }
     ioi_single = {
         f"L{l}H{h}": ioi_metrics(model, tokenizer, ioi_ho, [(l, h)])["logit_diff"] for l in range(L) for h in range(H)
     }
@@ -237,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in ("held_out", "train_templates"):
         m = io[k]
         print(f"IOI {k}: acc {m['acc']:.3f}, logit diff {m['logit_diff']:.3f}, P(IO) {m['p_io']:.3f}")
+    for t, m in io["held_out_by_template"].items():
+        print(f"  held-out template {t!r}: acc {m['acc']:.3f}, logit diff {m['logit_diff']:.3f}")
     print("IOI held-out, single-head ablation effect on logit diff (most harmful first): "
           + ", ".join(f"{k} {d:+.2f}" for k, d in io["heads_by_effect"][:6]))
     for k, m in io["ablate_sets"].items():

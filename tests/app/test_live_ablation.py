@@ -1,0 +1,94 @@
+"""Drag-to-ablate through the whole app: the numbers the panels show equal the engine's."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF
+
+from app.controller import Controller, ViewState
+from app.main_window import MainWindow
+from app.settings import Settings
+from engine import Ablation, Engine, Scale
+from tests.widgets.test_component_graph import drag
+
+PROMPT = "When Mary and John went to the store , John gave a drink to"
+TIMEOUT = 120_000
+
+
+@pytest.fixture
+def window(qtbot, tiny_gpt2_dir):
+    controller = Controller()
+    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
+    win = MainWindow(controller, Settings())
+    qtbot.addWidget(win)
+    win.resize(1400, 950)
+    win.show()
+    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
+        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    win.docks["graph"].raise_()
+    qtbot.waitExposed(win.graph)
+    yield win
+    win.close()
+
+
+def run_until(qtbot, controller: Controller, predicate) -> None:
+    qtbot.waitUntil(lambda: controller.last_result is not None and predicate(controller.last_result), timeout=TIMEOUT)
+
+
+def test_mouse_drag_onto_the_bin_equals_the_engine_with_that_ablation(qtbot, window, tiny_gpt2_dir) -> None:
+    controller, graph = window.controller, window.graph
+    drag(graph, graph.node_scene_center("L1.H2"), graph.bin_scene_center())
+    run_until(qtbot, controller, lambda r: r.interventions == (Ablation("L1.H2"),))
+    expected = Engine(tiny_gpt2_dir, device="cpu").run(PROMPT, [Ablation("L1.H2")], want=["dla"], target="Mary", foil="John")
+    assert controller.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-5)
+    qtbot.waitUntil(lambda: controller.baseline is not None and "→" in graph.summary.text(), timeout=TIMEOUT)
+    assert f"{expected.logit_diff:+.2f}" in graph.summary.text()
+    assert f"{controller.baseline.logit_diff:+.2f}" in graph.summary.text()
+    assert "✕0" in graph.nodes["L1.H2"].label.text()
+
+
+def test_undo_and_redo_restore_exactly_the_previous_numbers(qtbot, window) -> None:
+    controller = window.controller
+    clean = controller.last_result
+    controller.ablate(["L0.H1", "L1.mlp"], "zero")
+    run_until(qtbot, controller, lambda r: len(r.interventions) == 2)
+    ablated = controller.last_result
+    assert ablated.logit_diff != pytest.approx(clean.logit_diff, abs=1e-4)
+    window.undo_action.trigger()
+    run_until(qtbot, controller, lambda r: r.interventions == ())
+    assert controller.last_result.logit_diff == clean.logit_diff
+    assert (controller.last_result.patterns == clean.patterns).all()
+    window.redo_action.trigger()
+    run_until(qtbot, controller, lambda r: len(r.interventions) == 2)
+    assert controller.last_result.logit_diff == ablated.logit_diff
+    assert window.graph.nodes["L0.H1"].state == ("zero", None)
+
+
+def test_burst_of_scale_changes_coalesces_and_ends_on_the_final_scale(qtbot, window, tiny_gpt2_dir) -> None:
+    controller, graph = window.controller, window.graph
+    graph.nodes["L0.H3"].setSelected(True)
+    runs_before = controller.bridge.runs_executed
+    for value in range(100, 0, -1):  # 100 slider moves: 1.00 down to 0.01
+        graph.slider.setValue(value)
+    run_until(qtbot, controller, lambda r: r.interventions == (Scale("L0.H3", 0.01),))
+    qtbot.wait(200)
+    runs = controller.bridge.runs_executed - runs_before
+    assert runs < 20, runs
+    expected = Engine(tiny_gpt2_dir, device="cpu").run(PROMPT, [Scale("L0.H3", 0.01)], want=["dla"], target="Mary", foil="John")
+    assert controller.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-5)
+    assert "×0.01" in graph.nodes["L0.H3"].label.text()
+    assert controller.undo_stack.count() == 1  # the whole drag is one undo step
+
+
+def test_resample_without_a_corrupted_prompt_explains_itself(qtbot, window) -> None:
+    with qtbot.waitSignal(window.controller.error, timeout=2000):
+        window.controller.ablate(["L0.H0"], "resample")
+    assert "corrupted prompt" in window.error_label.text()
+
+
+def test_presentation_mode_shows_the_graph_large_and_restores_the_layout(qtbot, window) -> None:
+    window.presentation.action.trigger()
+    assert window.docks["graph"].isVisible() and not window.docks["lens"].isVisible()
+    assert "20pt" in window.styleSheet()
+    window.presentation.action.trigger()
+    assert window.docks["lens"].isVisible() and window.styleSheet() == ""
