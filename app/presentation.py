@@ -5,7 +5,7 @@ Leaving it restores exactly the layout and style the user had."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
@@ -38,9 +38,13 @@ class Presentation:
             for key, dock in w.docks.items():
                 dock.setVisible(key in SHOWN)
             w.setStyleSheet(PRESENTATION_STYLE)
-            w.showFullScreen() if not w.isFullScreen() else None
+            w.prompt_panel.set_compact(True)  # the numbers matter more than the tokens from the back row
+            if not w.isFullScreen():
+                w.showFullScreen()
+            w.resizeDocks([w.docks["prompt"], w.docks["graph"]], [260, 700], Qt.Orientation.Vertical)
         else:
             w.setStyleSheet(self._saved_style)
+            w.prompt_panel.set_compact(False)
             w.restoreState(self._saved_state)
             self._saved_state = None
             w.showNormal()

@@ -93,7 +93,8 @@ class PromptPanel(QWidget):
         form.addRow("Answer", answer_row)
         left = QVBoxLayout()
         left.addLayout(form)
-        left.addWidget(QLabel("Tokens (click one to focus its position):"))
+        self.tokens_label = QLabel("Tokens (click one to focus its position):")
+        left.addWidget(self.tokens_label)
         left.addWidget(self.chips, 1)
         left.addWidget(self.summary)
         layout = QHBoxLayout(self)
@@ -135,8 +136,12 @@ class PromptPanel(QWidget):
             self.predictions.setItem(row, 1, item)
         self.summary.setText(summary or " ")
 
-    def token_texts(self) -> list[str]:
-        return [self.chips.item(i).toolTip() for i in range(self.chips.count())]
+    def set_compact(self, compact: bool) -> None:
+        """Presentation layout: no token chips, a wide predictions table."""
+        self.chips.setVisible(not compact)
+        self.tokens_label.setVisible(not compact)
+        self.predictions.setMinimumWidth(460 if compact else 0)
+        self.predictions.setMaximumWidth(640 if compact else 260)
 
     @property
     def prompt(self) -> str:
@@ -169,3 +174,4 @@ if __name__ == "__main__":
     from .demo import run
 
     run(demo)
+
