@@ -4,14 +4,14 @@ how tests keep away from the user's real settings. A corrupt file falls back to 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError
+
+from .atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
@@ -46,14 +46,4 @@ def load_settings() -> Settings:
 
 
 def save_settings(settings: Settings) -> None:
-    """Atomic: write a temp file beside the target, then rename over it."""
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(settings.model_dump(), fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(settings_path(), settings.model_dump_json(indent=2))
