@@ -43,6 +43,8 @@ class Controller(QObject):
     scores_ready = Signal(object)  # engine.results.HeadScores
     baseline_ready = Signal(object)  # RunResult without interventions, for before -> after
     interventions_changed = Signal(tuple)
+    state_changed = Signal()  # anything the user set (for "unsaved changes")
+    load_failed = Signal(str)
     error = Signal(str)
     status = Signal(str)
     loading = Signal(bool)
@@ -87,7 +89,9 @@ class Controller(QObject):
         self._update(foil=text.strip())
 
     def set_corrupted(self, text: str) -> None:
-        self.state = replace(self.state, corrupted=text)
+        if text != self.state.corrupted:
+            self.state = replace(self.state, corrupted=text)
+            self.state_changed.emit()
 
     def set_interventions(self, interventions: tuple) -> None:
         """Replace the intervention list (no undo entry: undo/redo and file loading use this)."""
@@ -163,6 +167,7 @@ class Controller(QObject):
         new = replace(self.state, **changes)
         if new != self.state:
             self.state = new
+            self.state_changed.emit()
             self.request_run()
 
     def _submit(self, request) -> int:
@@ -208,6 +213,7 @@ class Controller(QObject):
         if kind == "load":
             self.loading.emit(False)
             message = f"Could not open the model: {message}"
+            self.load_failed.emit(message)
         self.error.emit(message)
 
     def shutdown(self) -> None:

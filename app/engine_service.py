@@ -39,15 +39,19 @@ class EngineService:
     def _load(self, request: LoadModel, progress: Progress) -> Loaded:
         start = time.perf_counter()
         progress("Importing torch and transformers…")
+        from pathlib import Path
+
         from engine import Engine
+        from engine.loading import weights_digest
         from engine.paths import demo_model_dir
 
         source = request.source or str(demo_model_dir())
         progress(f"Loading {source}…")
         engine = Engine(source, device=request.device)
         vocab = tuple(engine.decode_tokens(range(min(engine.info.vocab_size, len(engine.tokenizer)))))
+        digest = weights_digest(engine.info.source) if Path(engine.info.source).is_dir() else None
         self.previous, self.engine = self.engine, engine  # the old model stays until the new one is ready
-        return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3)
+        return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3, digest)
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ from widgets.logit_lens_table import LensData, LogitLensTable
 from widgets.prompt_panel import PromptPanel
 
 from .controller import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, Controller
+from .file_actions import FileActions
 from .intervention_edits import as_node_state
 from .model_picker import ModelPicker
 from .presentation import Presentation
@@ -60,6 +61,8 @@ class MainWindow(QMainWindow):
         for label in (self.model_label, self.device_label, self.time_label):
             status.addPermanentWidget(label)
         self.presentation = Presentation(self)
+        self.session_verdict = ""
+        self.files = FileActions(self)
         self._build_actions()
         self._wire()
         self.prompt_panel.set_prompt(controller.state.prompt)
@@ -82,6 +85,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Recent models")
         self._fill_recent_menu()
+        file_menu.addSeparator()
+        self.files.add_to(file_menu)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -281,6 +286,10 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray(base64.b64decode(self.settings.window_state)))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self.files.may_close():
+            event.ignore()
+            return
+        self.files.autosave.stop()
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
         self.settings.window_state = base64.b64encode(bytes(self.saveState())).decode()
         try:

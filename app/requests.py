@@ -57,6 +57,7 @@ class Loaded:
     vocabulary: tuple[str, ...]
     is_demo: bool
     elapsed_ms: float
+    weights_digest: str | None = None  # sha256 of the local safetensors files (None for hub ids)
 
 
 __all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request",

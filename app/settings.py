@@ -21,6 +21,7 @@ class Settings(BaseModel):
     window_geometry: str = ""  # base64 of QMainWindow.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState() (dock layout)
     recent_models: list[str] = Field(default_factory=list)
+    recent_sessions: list[str] = Field(default_factory=list)
 
     def add_recent(self, source: str) -> None:
         self.recent_models = [source] + [s for s in self.recent_models if s != source][: MAX_RECENT - 1]

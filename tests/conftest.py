@@ -34,3 +34,13 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("MICROTOME_CONFIG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_questions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows closed by tests answer 'Discard' instead of opening a modal question."""
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr("app.file_actions.FileActions._ask",
+                        lambda self, title, text, buttons: QMessageBox.StandardButton.Discard
+                        if buttons & QMessageBox.StandardButton.Discard else QMessageBox.StandardButton.No)

@@ -3,9 +3,11 @@
 The demo model is a tiny GPT-2 trained on a mixture of three kinds of text, packed
 into 128-token sequences that always start with the BOS token ``<|endoftext|>``:
 
-* **Repeated random segments** (about 70% of tokens): a segment of 3-30 words drawn
+* **Repeated random segments** (about 65% of tokens): a segment of 3-30 words drawn
   uniformly from :data:`POOL` (the "filler" pool), then a gap of 0-20 random pool words,
-  then the same segment again; several such chunks per sequence, at random places. The
+  then the same segment again; several such chunks per sequence, at random places. Within
+  a row, segment and gap words are drawn without replacement from pool words not used
+  earlier in the row, so every match with an earlier token is a real repeat. The
   distance between the two copies varies from 3 to 50 tokens, so the only way to predict
   the second copy is token matching (an induction circuit), not a fixed offset.
 * **Indirect-object identification (IOI) sentences**, e.g.
@@ -60,6 +62,10 @@ IOI_TRAIN_TEMPLATES: list[str] = [
     "Friends {A} and {B} found a {O} at the {P} . {S} gave it to",
     "The {P} {A} and {B} went to had a {O} . {S} gave it to",
     "When {A} and {B} arrived at the {P} , {S} threw a {O} to",
+    "{A} and {B} had a {O} at the {P} . {S} gave it to",
+    "At the {P} , {A} and {B} found a {O} . {S} handed it to",
+    "{A} and {B} were in the {P} . Then {S} threw a {O} to",
+    "After {A} and {B} had a long argument , {S} gave a {O} to",
 ]
 IOI_HELDOUT_TEMPLATES: list[str] = [
     # New sentence structures, but made only of words that training text uses.
@@ -300,12 +306,20 @@ def repeated_sequences(
     return out
 
 
-def _repeat_chunk(rng: np.random.Generator) -> list[int]:
+def _repeat_chunk(rng: np.random.Generator, fresh: list[int]) -> list[int]:
+    """Segment (3-30 words), gap (0-20 words), segment again.
+
+    Words are popped from ``fresh``, a per-row shuffled pool of words not yet used in the
+    row, so a token of a copy has exactly one earlier occurrence: token matching is
+    unambiguous and always right.
+    """
     seg_len = int(rng.integers(3, 31))
     gap = int(rng.integers(0, 21))
-    seg = POOL_IDS[rng.integers(len(POOL_IDS), size=seg_len)]
-    filler = POOL_IDS[rng.integers(len(POOL_IDS), size=gap)]
-    return np.concatenate([seg, filler, seg]).tolist()
+    if len(fresh) < seg_len + gap:  # never happens for 128-token rows; keep it safe
+        fresh.extend(rng.permutation(POOL_IDS).tolist())
+    seg = [fresh.pop() for _ in range(seg_len)]
+    filler = [fresh.pop() for _ in range(gap)]
+    return seg + filler + seg
 
 
 # ---------------------------------------------------------------- training batches
@@ -325,10 +339,13 @@ def training_sequence_with_weights(
     answers: list[int] = []
     kinds = list(CHUNK_PROBS)
     probs = np.array(list(CHUNK_PROBS.values()))
+    fresh: list[int] = rng.permutation(POOL_IDS).tolist()
     while len(ids) < seq_len:
         kind = kinds[rng.choice(len(kinds), p=probs)]
         if kind == "repeat":
-            ids += _repeat_chunk(rng)
+            used = set(ids)
+            fresh = [t for t in fresh if t not in used]
+            ids += _repeat_chunk(rng, fresh)
         elif kind == "ioi":
             ids += _ioi_sentence(rng)
             answers.append(len(ids) - 2)

@@ -1,0 +1,200 @@
+"""The File menu's session and export actions, autosave and crash recovery, and the
+question on closing with unsaved changes. Kept apart from the window's layout code."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
+
+from .export import export_data, widget_png, widget_svg
+from .session_file import SUFFIX, SessionError
+from .session_manager import SessionManager
+from .settings import MAX_RECENT, config_dir
+
+AUTOSAVE_MS = 30_000
+FILTER = f"Microtome sessions (*{SUFFIX});;All files (*)"
+
+
+def recovery_path() -> Path:
+    return config_dir() / f"recovery{SUFFIX}"
+
+
+class FileActions:
+    def __init__(self, window: QMainWindow) -> None:
+        self.window = window
+        self.sessions = SessionManager(window.controller, window)
+        self.sessions.failed.connect(window._on_error)
+        self.sessions.verdict.connect(self._on_verdict)
+        self.sessions.opened.connect(self._on_opened)
+        self.autosave = QTimer(window)
+        self.autosave.setInterval(AUTOSAVE_MS)
+        self.autosave.timeout.connect(self.write_recovery)
+        self.autosave.start()
+        self.ask = self._ask  # replaced in tests: (title, text, buttons) -> button
+
+    # ------------------------------------------------------------------ menu
+    def add_to(self, menu: QMenu) -> None:
+        w = self.window
+        for text, keys, slot in (("Open session…", "Ctrl+Shift+O", self.open_dialog),
+                                 ("Save session", "Ctrl+S", self.save),
+                                 ("Save session as…", "Ctrl+Shift+S", self.save_as)):
+            action = QAction(text, w, shortcut=QKeySequence(keys))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        self.recent_menu = menu.addMenu("Recent sessions")
+        self.fill_recent()
+        export = menu.addMenu("Export")
+        for key, dock in w.docks.items():
+            title = dock.windowTitle()
+            for fmt in ("png", "svg"):
+                action = QAction(f"{title} as {fmt.upper()}…", w)
+                action.triggered.connect(lambda checked=False, k=key, f=fmt: self.export_panel_dialog(k, f))
+                export.addAction(action)
+                dock.addAction(action)  # also on the panel's right-click menu
+        export.addSeparator()
+        whole = QAction("Whole window as PNG…", w)
+        whole.triggered.connect(lambda: self.export_panel_dialog(None, "png"))
+        export.addAction(whole)
+        data = QAction("Data (CSV and NPZ)…", w)
+        data.triggered.connect(self.export_data_dialog)
+        export.addAction(data)
+
+    def fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.window.settings.recent_sessions:
+            self.recent_menu.addAction(path).triggered.connect(lambda checked=False, p=path: self.open(p))
+
+    # ------------------------------------------------------------------ sessions
+    def window_state(self) -> str:
+        return base64.b64encode(bytes(self.window.saveState())).decode()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", "", FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str) -> None:
+        if self.sessions.open(path) is not None:
+            self._remember(path)
+
+    def save(self) -> bool:
+        if self.sessions.path is None:
+            return self.save_as()
+        return self._save_to(self.sessions.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", f"untitled{SUFFIX}", FILTER)
+        if not path:
+            return False
+        return self._save_to(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.sessions.save(path, self.window_state())
+        except (SessionError, OSError) as exc:
+            self.window._on_error(f"Could not save the session: {exc}")
+            return False
+        self._remember(str(path))
+        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        recovery_path().unlink(missing_ok=True)
+        return True
+
+    def _remember(self, path: str) -> None:
+        s = self.window.settings
+        s.recent_sessions = [path] + [p for p in s.recent_sessions if p != path][: MAX_RECENT - 1]
+        self.fill_recent()
+
+    def _on_opened(self, session) -> None:
+        w = self.window
+        w.prompt_panel.set_prompt(session.prompt)
+        w.prompt_panel.set_answer(session.target, session.foil)
+        w.prompt_panel.corrupted_edit.setText(session.corrupted)
+        w.head_grid.select_score_key(session.view.score_key)
+        if session.view.window_state:
+            from PySide6.QtCore import QByteArray
+
+            w.restoreState(QByteArray(base64.b64decode(session.view.window_state)))
+        w.setWindowTitle(f"Microtome — {self.sessions.path.name if self.sessions.path else 'session'}")
+
+    def _on_verdict(self, message: str, reproduced: bool) -> None:
+        if reproduced:
+            self.window.statusBar().showMessage(message, 10000)
+            self.window.error_label.setText("")
+        else:
+            self.window._on_error(message)
+        self.window.session_verdict = message
+
+    # ------------------------------------------------------------------ autosave and closing
+    def write_recovery(self) -> None:
+        if self.sessions.dirty and self.window.controller.loaded is not None:
+            try:
+                self.sessions.save(recovery_path(), self.window_state(), mark_clean=False)
+            except (SessionError, OSError):
+                pass  # autosave must never disturb the user
+
+    def offer_recovery(self) -> None:
+        """At start-up: a recovery file means the last run ended with unsaved work."""
+        path = recovery_path()
+        if not path.exists():
+            return
+        answer = self.ask("Restore unsaved work?", "Microtome closed with unsaved changes last time. Restore them?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.sessions.open(str(path))
+            self.sessions.path = None
+            self.sessions.dirty = True
+        path.unlink(missing_ok=True)
+
+    def may_close(self) -> bool:
+        """Ask about unsaved changes; False keeps the window open."""
+        if not self.sessions.dirty or self.window.controller.loaded is None:
+            recovery_path().unlink(missing_ok=True)
+            return True
+        answer = self.ask("Unsaved changes", "Save this session before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Cancel or (answer == QMessageBox.StandardButton.Save and not self.save()):
+            return False
+        recovery_path().unlink(missing_ok=True)
+        return True
+
+    def _ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
+        return QMessageBox.question(self.window, title, text, buttons)
+
+    # ------------------------------------------------------------------ export
+    def export_panel_dialog(self, key: str | None, fmt: str) -> None:
+        name = key or "window"
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {name} as {fmt.upper()}", f"{name}.{fmt}",
+                                              f"{fmt.upper()} (*.{fmt})")
+        if not path:
+            return
+        scale = 2.0
+        if fmt == "png":
+            scale, ok = QInputDialog.getDouble(self.window, "PNG scale", "Scale (1 = screen pixels, 2 = 192 dpi):",
+                                               2.0, 0.5, 8.0, 1)
+            if not ok:
+                return
+        self.export_panel(key, path, fmt, scale)
+
+    def export_panel(self, key: str | None, path: str, fmt: str, scale: float = 2.0) -> None:
+        widget = self.window if key is None else self.window.docks[key].widget()
+        try:
+            widget_png(widget, path, scale) if fmt == "png" else widget_svg(widget, path, f"Microtome {key or 'window'}")
+        except OSError as exc:
+            self.window._on_error(f"Could not export: {exc}")
+
+    def export_data_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Export data to folder")
+        if folder:
+            self.export_all_data(folder, ("csv", "npz"))
+
+    def export_all_data(self, folder: str, formats: tuple[str, ...]) -> list[Path]:
+        c = self.window.controller
+        if c.last_result is None:
+            self.window._on_error("Nothing to export yet: run a prompt first")
+            return []
+        return export_data(c.last_result, c.baseline, c.state.target, folder, formats)

@@ -1,0 +1,139 @@
+"""Saving and reopening sessions: snapshot the controller's state, restore it (loading the
+session's model first when needed), then check the recomputed numbers against the
+stored digest and say "reproduced" or what differs.
+
+A file that cannot be used changes nothing: it is validated completely (format, model,
+components) before any state is touched."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.components import parse_component
+from engine.errors import InterventionError
+
+from .controller import Controller
+from .session_file import (SCHEMA_VERSION, ModelRef, ResultsDigest, Session, SessionError, ViewState,
+                           differences, digest_of, load_session, save_session)
+
+APP_NAME = "microtome 0.1.0"
+
+
+class SessionManager(QObject):
+    opened = Signal(object)  # Session, once its state is applied (the window restores its layout)
+    verdict = Signal(str, bool)  # message, reproduced?
+    failed = Signal(str)
+
+    def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.path: Path | None = None
+        self.dirty = False
+        self._pending: Session | None = None
+        self._expect: tuple[ResultsDigest | None, list[str]] | None = None
+        controller.state_changed.connect(self._mark_dirty)
+        controller.model_loaded.connect(self._on_model_loaded)
+        controller.load_failed.connect(self._on_load_failed)
+        controller.result_ready.connect(self._on_result)
+
+    def _mark_dirty(self) -> None:
+        if self._pending is None:
+            self.dirty = True
+
+    # ------------------------------------------------------------------ save
+    def snapshot(self, window_state: str = "") -> Session:
+        c = self.controller
+        if c.loaded is None:
+            raise SessionError("Open a model before saving a session")
+        info, s = c.loaded.info, c.state
+        result = c.last_result if c.last_result is not None and c.last_result.prompt == s.prompt else None
+        return Session(
+            schema_version=SCHEMA_VERSION, saved_by=APP_NAME,
+            model=ModelRef(source=None if c.loaded.is_demo else info.source, weights_digest=c.loaded.weights_digest,
+                           family=info.family, n_layers=info.n_layers, n_heads=info.n_heads),
+            prompt=s.prompt, corrupted=s.corrupted, target=s.target, foil=s.foil,
+            interventions=[i.to_dict() for i in s.interventions],
+            view=ViewState(focused_head=s.focused_head, focused_position=s.focused_position, score_key=s.score_key,
+                           window_state=window_state),
+            results=digest_of(result) if result is not None else None)
+
+    def save(self, path: str | Path, window_state: str = "", mark_clean: bool = True) -> None:
+        save_session(path, self.snapshot(window_state))
+        if mark_clean:
+            self.path, self.dirty = Path(path), False
+
+    # ------------------------------------------------------------------ open
+    def open(self, path: str | Path) -> Session | None:
+        """Validate the file, load its model if it is not the current one, then apply it."""
+        try:
+            session = load_session(path)
+        except SessionError as exc:
+            self.failed.emit(str(exc))
+            return None
+        self.path = Path(path)
+        loaded = self.controller.loaded
+        if loaded is not None and self._same_model(session.model):
+            self._apply(session)
+        else:
+            self._pending = session
+            self.controller.load_model(session.model.source)
+        return session
+
+    def _same_model(self, ref: ModelRef) -> bool:
+        loaded = self.controller.loaded
+        return (ref.source is None) == loaded.is_demo and (ref.source is None or ref.source == loaded.info.source)
+
+    def _on_model_loaded(self, _loaded) -> None:
+        if self._pending is not None:
+            session, self._pending = self._pending, None
+            self._apply(session)
+
+    def _on_load_failed(self, message: str) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self.failed.emit(f"The session's model could not be opened ({message}). Pick the model with "
+                             "File → Open model, then open the session again.")
+
+    def _apply(self, session: Session) -> None:
+        info = self.controller.loaded.info
+        notes = []
+        if (session.model.n_layers, session.model.n_heads) != (info.n_layers, info.n_heads):
+            notes.append(f"the model has {info.n_layers}×{info.n_heads} heads, the session "
+                         f"{session.model.n_layers}×{session.model.n_heads}")
+        try:
+            interventions = session.intervention_objects()
+            for item in interventions:
+                parse_component(item.component, info.n_layers, info.n_heads)
+        except InterventionError as exc:
+            self.failed.emit(f"The session does not fit this model: {exc}. Nothing was changed.")
+            return
+        weights = self.controller.loaded.weights_digest
+        if session.model.weights_digest and weights and session.model.weights_digest != weights:
+            notes.append("different weights (the model files changed since the session was saved)")
+        c = self.controller
+        c.undo_stack.clear()
+        v = session.view
+        c.state = replace(c.state, prompt=session.prompt, corrupted=session.corrupted, target=session.target,
+                          foil=session.foil, interventions=interventions, focused_head=v.focused_head,
+                          focused_position=v.focused_position, score_key=v.score_key)
+        c.interventions_changed.emit(interventions)
+        self._expect = (session.results, notes)
+        self.dirty = False
+        self.opened.emit(session)
+        c.request_run()
+
+    def _on_result(self, result) -> None:
+        if self._expect is None or result.prompt != self.controller.state.prompt:
+            return
+        stored, notes = self._expect
+        self._expect = None
+        diffs = notes + (differences(stored, digest_of(result)) if stored is not None else [])
+        if stored is None and not notes:
+            self.verdict.emit("Session opened (it held no results to compare)", True)
+        elif diffs:
+            self.verdict.emit("Session does not reproduce: " + "; ".join(diffs), False)
+        else:
+            self.verdict.emit("Session reproduced: same predictions and numbers as when it was saved", True)
