@@ -1,4 +1,5 @@
-"""`microtome [MODEL] [--prompt TEXT] [--target T --foil F] [--device auto|cpu|cuda]`, also `python -m app`."""
+"""`microtome [MODEL] [--prompt TEXT] [--target T --foil F] [--device auto|cpu|cuda] [--session FILE]`
+and `microtome export SESSION --out DIR [--formats png,svg,csv,npz]`; also `python -m app`."""
 
 from __future__ import annotations
 
@@ -7,18 +8,35 @@ import sys
 from dataclasses import replace
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="microtome", description="Visual model dissection of transformer LMs.")
     parser.add_argument("model", nargs="?", default=None, help="local folder or hub id (default: the bundled demo model)")
     parser.add_argument("--prompt", help="prompt to run first")
     parser.add_argument("--target", help="target token for the logit difference")
     parser.add_argument("--foil", help="foil token for the logit difference")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--session", metavar="FILE", help="open a saved session (.microtome)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window after the first result, then exit")
     return parser.parse_args(argv)
 
 
+def parse_export_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="microtome export",
+                                     description="Write every figure and table of a session without showing a window.")
+    parser.add_argument("session", help="a .microtome session file")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--formats", default="png,svg,csv,npz", help="comma-separated: png, svg, csv, npz")
+    parser.add_argument("--scale", type=float, default=2.0, help="PNG scale (2 = 192 dpi)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        from .batch_export import run_export
+
+        return run_export(parse_export_args(argv[1:]))
     args = parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
@@ -38,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     controller.state = replace(state, **{k: v for k, v in given.items() if v is not None})
     window = MainWindow(controller, load_settings())
     window.show()
-    controller.load_model(args.model, args.device)
+    if args.session:
+        window.files.open(args.session)
+    else:
+        controller.load_model(args.model, args.device)
+        window.files.offer_recovery()
     if args.screenshot:
         from .screenshot import screenshot_after_first_result
 

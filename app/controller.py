@@ -213,7 +213,9 @@ class Controller(QObject):
         if kind == "load":
             self.loading.emit(False)
             message = f"Could not open the model: {message}"
-            self.load_failed.emit(message)
+            self.error.emit(message)
+            self.load_failed.emit(message)  # after error, so a more specific message can follow it
+            return
         self.error.emit(message)
 
     def shutdown(self) -> None:

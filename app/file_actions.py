@@ -28,6 +28,7 @@ class FileActions:
         self.window = window
         self.sessions = SessionManager(window.controller, window)
         self.sessions.failed.connect(window._on_error)
+        self.sessions.failed.connect(self._offer_model_pick)
         self.sessions.verdict.connect(self._on_verdict)
         self.sessions.opened.connect(self._on_opened)
         self.autosave = QTimer(window)
@@ -107,6 +108,23 @@ class FileActions:
         s = self.window.settings
         s.recent_sessions = [path] + [p for p in s.recent_sessions if p != path][: MAX_RECENT - 1]
         self.fill_recent()
+
+    def _offer_model_pick(self, message: str) -> None:
+        """The session's model is missing: offer to pick it, then apply the session to it."""
+        session = self.sessions.unresolved
+        if session is None:
+            return
+        answer = self.ask("Model not found", f"{message}\n\nPick the model now?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        from .model_picker import ModelPicker
+
+        picker = ModelPicker(self.window.settings.recent_models, self.window)
+        if picker.exec():
+            source, _device = picker.choice()
+            moved = session.model.model_copy(update={"source": source})
+            self.sessions.open_session(session.model_copy(update={"model": moved}))
 
     def _on_opened(self, session) -> None:
         w = self.window

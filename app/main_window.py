@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
         self.graph.set_shape(info.n_layers, info.n_heads)
+        self.graph.set_interventions(as_node_state(self.controller.state.interventions))
         self.error_label.setText("")
         if loaded.is_demo and not self.controller.state.prompt:
             self.controller.set_prompt(DEMO_PROMPT)

@@ -33,6 +33,7 @@ class SessionManager(QObject):
         self.path: Path | None = None
         self.dirty = False
         self._pending: Session | None = None
+        self.unresolved: Session | None = None  # a session whose model could not be opened
         self._expect: tuple[ResultsDigest | None, list[str]] | None = None
         controller.state_changed.connect(self._mark_dirty)
         controller.model_loaded.connect(self._on_model_loaded)
@@ -74,13 +75,18 @@ class SessionManager(QObject):
             self.failed.emit(str(exc))
             return None
         self.path = Path(path)
+        self.open_session(session)
+        return session
+
+    def open_session(self, session: Session) -> None:
+        """Apply an already validated session (loading its model first when needed)."""
+        self.unresolved = None
         loaded = self.controller.loaded
         if loaded is not None and self._same_model(session.model):
             self._apply(session)
         else:
             self._pending = session
             self.controller.load_model(session.model.source)
-        return session
 
     def _same_model(self, ref: ModelRef) -> bool:
         loaded = self.controller.loaded
@@ -93,9 +99,9 @@ class SessionManager(QObject):
 
     def _on_load_failed(self, message: str) -> None:
         if self._pending is not None:
-            self._pending = None
+            self.unresolved, self._pending = self._pending, None
             self.failed.emit(f"The session's model could not be opened ({message}). Pick the model with "
-                             "File → Open model, then open the session again.")
+                             "File → Open model, then open the session again. Nothing was changed.")
 
     def _apply(self, session: Session) -> None:
         info = self.controller.loaded.info

@@ -1,0 +1,179 @@
+"""Sessions save and reopen exactly, say when they do not reproduce, reject bad files
+without touching the current state, and survive a crash during a save."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.controller import Controller, ViewState
+from app.main_window import MainWindow
+from app.session_file import SCHEMA_VERSION, SessionError, load_session, save_session
+from app.settings import Settings
+from engine import Ablation
+
+PROMPT = "When Mary and John went to the store , John gave a drink to"
+TIMEOUT = 120_000
+
+
+def make_window(qtbot, source: str | None) -> MainWindow:
+    controller = Controller()
+    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
+    window = MainWindow(controller, Settings())
+    qtbot.addWidget(window)
+    window.show()
+    if source is not None:
+        with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
+            controller.load_model(source, "cpu")
+    return window
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path) -> tuple[str, bool]:
+    with qtbot.waitSignal(window.files.sessions.verdict, timeout=TIMEOUT) as blocker:
+        window.files.open(str(path))
+    return tuple(blocker.args)
+
+
+def test_round_trip_reopens_the_same_state_and_numbers(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    first = make_window(qtbot, str(tiny_gpt2_dir))
+    c = first.controller
+    c.set_corrupted("When Mary and John went to the park , Mary gave a drink to")
+    with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
+        c.ablate(["L1.H2"], "resample")
+    c.focus_head(1, 2)
+    path = tmp_path / "work.microtome"
+    assert first.files._save_to(path)
+    assert not first.files.sessions.dirty
+    saved_state, saved_result = c.state, c.last_result
+
+    second = make_window(qtbot, None)
+    message, reproduced = open_and_wait(qtbot, second, path)
+    assert reproduced, message
+    assert "reproduced" in message
+    c2 = second.controller
+    assert c2.state == saved_state
+    assert c2.last_result.logit_diff == pytest.approx(saved_result.logit_diff, abs=1e-6)
+    assert (c2.last_result.patterns == saved_result.patterns).all()
+    assert second.prompt_panel.corrupted_edit.text() == saved_state.corrupted
+    assert second.graph.nodes["L1.H2"].state == ("resample", None)
+
+
+def test_changed_weights_are_detected(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_gpt2_dir, model_dir)
+    window = make_window(qtbot, str(model_dir))
+    path = tmp_path / "s.microtome"
+    window.files._save_to(path)
+    weights = load_file(model_dir / "model.safetensors")
+    key = next(k for k in weights if k.endswith("attn.c_proj.weight"))
+    weights[key] = weights[key] * 3.0
+    save_file(weights, model_dir / "model.safetensors", metadata={"format": "pt"})
+
+    other = make_window(qtbot, None)
+    message, reproduced = open_and_wait(qtbot, other, path)
+    assert not reproduced
+    assert "different weights" in message
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda d: "{not json", "invalid JSON"),
+    (lambda d: json.dumps({**d, "schema_version": SCHEMA_VERSION + 1}), "newer Microtome"),
+    (lambda d: json.dumps({k: v for k, v in d.items() if k != "prompt"}), "prompt"),
+    (lambda d: json.dumps({**d, "interventions": [{"kind": "ablation", "component": "L0.X"}]}), "not a component"),
+    (lambda d: json.dumps({**d, "interventions": [{"kind": "ablation", "component": "L7.H0"}]}), "does not fit"),
+    (lambda d: json.dumps({**d, "model": {**d["model"], "source": "/nowhere/model"}}), "could not be opened"),
+])
+def test_bad_files_get_a_clear_message_and_change_nothing(qtbot, tiny_gpt2_dir, tmp_path, mutate, reason) -> None:
+    window = make_window(qtbot, str(tiny_gpt2_dir))
+    c = window.controller
+    good = tmp_path / "good.microtome"
+    window.files._save_to(good)
+    with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
+        c.ablate(["L0.H0"])
+    before_state, before_model = c.state, c.loaded
+    bad = tmp_path / "bad.microtome"
+    bad.write_text(mutate(json.loads(good.read_text())), encoding="utf-8")
+    with qtbot.waitSignal(window.files.sessions.failed, timeout=TIMEOUT) as blocker:
+        window.files.open(str(bad))
+    assert reason in blocker.args[0]
+    assert reason in window.error_label.text()
+    assert c.state == before_state and c.loaded is before_model
+
+
+def test_a_crash_during_save_leaves_the_previous_file_intact(qtbot, tiny_gpt2_dir, tmp_path, monkeypatch) -> None:
+    window = make_window(qtbot, str(tiny_gpt2_dir))
+    path = tmp_path / "keep.microtome"
+    window.files._save_to(path)
+    original = path.read_bytes()
+    session = load_session(path)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError):
+        save_session(path, session.model_copy(update={"prompt": "something else"}))
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.microtome"]  # no temp file left behind
+
+
+def test_unsaved_changes_are_autosaved_and_recovered(qtbot, tiny_gpt2_dir) -> None:
+    from app.file_actions import recovery_path
+
+    window = make_window(qtbot, str(tiny_gpt2_dir))
+    with qtbot.waitSignal(window.controller.result_ready, timeout=TIMEOUT):
+        window.controller.ablate(["L1.mlp"], "mean")
+    window.files.write_recovery()
+    assert recovery_path().exists()
+    assert load_session(recovery_path()).intervention_objects() == (Ablation("L1.mlp", "mean"),)
+
+    fresh = make_window(qtbot, str(tiny_gpt2_dir))
+    from PySide6.QtWidgets import QMessageBox
+
+    fresh.files.ask = lambda *a: QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(fresh.files.sessions.verdict, timeout=TIMEOUT):
+        fresh.files.offer_recovery()
+    assert fresh.controller.state.interventions == (Ablation("L1.mlp", "mean"),)
+    assert not recovery_path().exists() and fresh.files.sessions.dirty
+
+
+def test_closing_with_unsaved_changes_asks_and_can_cancel(qtbot, tiny_gpt2_dir) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(qtbot, str(tiny_gpt2_dir))
+    window.controller.set_target("John")
+    asked = []
+    window.files.ask = lambda title, text, buttons: asked.append(title) or QMessageBox.StandardButton.Cancel
+    window.close()
+    assert asked == ["Unsaved changes"] and window.isVisible()
+    window.files.ask = lambda *a: QMessageBox.StandardButton.Discard
+    window.close()
+    assert not window.isVisible()
+
+
+def test_missing_model_offers_to_pick_it_and_then_applies_the_session(qtbot, tiny_gpt2_dir, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    moved = tmp_path / "moved_model"
+    shutil.copytree(tiny_gpt2_dir, moved)
+    window = make_window(qtbot, str(moved))
+    with qtbot.waitSignal(window.controller.result_ready, timeout=TIMEOUT):
+        window.controller.ablate(["L0.H3"])
+    path = tmp_path / "s.microtome"
+    window.files._save_to(path)
+    shutil.rmtree(moved)
+
+    other = make_window(qtbot, None)
+    other.files.ask = lambda *a: QMessageBox.StandardButton.Yes
+    monkeypatch.setattr("app.model_picker.ModelPicker.exec", lambda self: 1)
+    monkeypatch.setattr("app.model_picker.ModelPicker.choice", lambda self: (str(tiny_gpt2_dir), "cpu"))
+    with qtbot.waitSignal(other.files.sessions.verdict, timeout=TIMEOUT) as blocker:
+        other.files.open(str(path))
+    assert blocker.args[1], blocker.args[0]
+    assert other.controller.state.interventions == (Ablation("L0.H3"),)
