@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize
+from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
@@ -30,7 +30,7 @@ def widget_png(widget: QWidget, path: str | Path, scale: float = 2.0) -> QSize:
     pixmap.fill()
     painter = QPainter(pixmap)
     painter.scale(scale, scale)
-    widget.render(painter)
+    widget.render(painter, QPoint(0, 0))
     painter.end()
     buffer = _png_bytes(pixmap)
     atomic_write_bytes(path, buffer)
@@ -61,7 +61,7 @@ def widget_svg(widget: QWidget, path: str | Path, title: str = "Microtome") -> N
     generator.setTitle(title)
     generator.setDescription("Exported from Microtome")
     painter = QPainter(generator)
-    widget.render(painter)
+    widget.render(painter, QPoint(0, 0))
     painter.end()
     atomic_write_bytes(path, bytes(data))
 

@@ -122,9 +122,13 @@ class SessionManager(QObject):
         c = self.controller
         c.undo_stack.clear()
         v = session.view
+        head = v.focused_head
+        if head is not None and not (0 <= head[0] < info.n_layers and 0 <= head[1] < info.n_heads):
+            head = None  # a view detail that does not fit this model is dropped, not fatal
+        position = v.focused_position if v.focused_position is not None and v.focused_position >= 0 else None
         c.state = replace(c.state, prompt=session.prompt, corrupted=session.corrupted, target=session.target,
-                          foil=session.foil, interventions=interventions, focused_head=v.focused_head,
-                          focused_position=v.focused_position, score_key=v.score_key)
+                          foil=session.foil, interventions=interventions, focused_head=head,
+                          focused_position=position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
         self._expect = (session.results, notes)
         self.dirty = False

@@ -34,8 +34,12 @@ pre-tokenizer, which splits on whitespace and punctuation); it prepends BOS auto
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 BOS = "<|endoftext|>"
 UNK = "[UNK]"
@@ -179,7 +183,7 @@ BOS_ID: int = VOCAB[BOS]
 POOL_IDS: np.ndarray = np.array([VOCAB[w] for w in POOL], dtype=np.int64)
 
 
-def build_tokenizer():
+def build_tokenizer() -> PreTrainedTokenizerFast:
     """Build the word-level ``PreTrainedTokenizerFast`` (BOS prepended automatically)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
@@ -223,7 +227,7 @@ class IOIExample:
     prompt: str
     io: str
     s: str
-    template: str
+    template: str = ""
 
 
 def _sample_pair(rng: np.random.Generator, held_out: bool) -> tuple[str, str]:
