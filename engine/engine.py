@@ -217,11 +217,17 @@ class Engine:
                 w_u[:, target_id] - w_u[:, foil_id],
                 float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
 
-    def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0) -> HeadScores:
+    def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0,
+                    token_pool: Sequence[int] | None = None) -> HeadScores:
         """Previous-token, induction and duplicate-token scores of every head on
-        [special prefix] + random segment + the same segment again."""
+        [special prefix] + random segment + the same segment again. Tokens are drawn from
+        token_pool (default: every ordinary token), without repeats inside a segment."""
         rng = np.random.default_rng(seed)
-        segment = self.random_token_ids((n_sequences, seg_len), rng)
+        if token_pool is None:
+            segment = self.random_token_ids((n_sequences, seg_len), rng)
+        else:
+            pool = np.asarray(token_pool, dtype=np.int64)
+            segment = np.stack([rng.choice(pool, size=seg_len, replace=False) for _ in range(n_sequences)])
         prefix = np.tile(np.asarray(self._special_prefix, dtype=np.int64), (n_sequences, 1))
         ids = np.concatenate([prefix, segment, segment], axis=1)
         if ids.shape[1] > self.info.n_ctx:
