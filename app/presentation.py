@@ -39,12 +39,16 @@ class Presentation:
                 dock.setVisible(key in SHOWN)
             w.setStyleSheet(PRESENTATION_STYLE)
             w.prompt_panel.set_compact(True)  # the numbers matter more than the tokens from the back row
+            w.graph.set_large_text(True)
+            w.statusBar().hide()
             if not w.isFullScreen():
                 w.showFullScreen()
             w.resizeDocks([w.docks["prompt"], w.docks["graph"]], [260, 700], Qt.Orientation.Vertical)
         else:
             w.setStyleSheet(self._saved_style)
             w.prompt_panel.set_compact(False)
+            w.graph.set_large_text(False)
+            w.statusBar().show()
             w.restoreState(self._saved_state)
             self._saved_state = None
             w.showNormal()

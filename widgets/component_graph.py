@@ -47,6 +47,8 @@ class NodeItem(QGraphicsRectItem):
         self.setZValue(2)
         self.label = QGraphicsSimpleTextItem(label, self)
         self.detail = QGraphicsSimpleTextItem("", self)
+        self.label.setFont(graph.node_font)
+        self.detail.setFont(graph.node_font)
         self.value = 0.0
         self.delta: float | None = None
         self.state: tuple[str, float | None] | None = None  # (method, factor) in force
@@ -161,6 +163,8 @@ class ComponentGraph(QWidget):
         self.view = GraphView(self.scene)
         self.nodes: dict[str, NodeItem] = {}
         self.colour_scale = 1.0
+        self.node_font = QFont()
+        self.node_font.setPointSizeF(8.5)
         self.default_method = "zero"
         self.shape = (0, 0)
         self.bin: QGraphicsRectItem | None = None
@@ -288,6 +292,14 @@ class ComponentGraph(QWidget):
 
     def set_summary(self, html: str) -> None:
         self.summary.setText(html)
+
+    def set_large_text(self, large: bool) -> None:
+        """Bigger node labels (presentation mode); the boxes stay the same size."""
+        self.node_font.setPointSizeF(10.0 if large else 8.5)
+        for node in self.nodes.values():
+            node.label.setFont(self.node_font)
+            node.detail.setFont(self.node_font)
+            node.restyle(self.colour_scale)
 
     # ------------------------------------------------------------------ geometry for tests and benches
     def node_scene_center(self, name: str) -> QPointF:
