@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/head_grid.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 
 demo-model: $(STAMP)
 	$(BIN)/python -m training.train_demo_model --out resources/demo_model
