@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         from .screenshot import screenshot_after_first_result
 
         screenshot_after_first_result(window, args.screenshot)
-    return app.exec()
+    code = app.exec()
+    from .teardown import shut_down
+
+    shut_down(app, window)
+    return code
 
 
 if __name__ == "__main__":

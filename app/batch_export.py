@@ -77,6 +77,8 @@ def run_export(args: argparse.Namespace) -> int:
     window.files.open(args.session)
     QTimer.singleShot(TIMEOUT_MS, lambda: finish(2, "error: timed out waiting for the model"))
     app.exec()
-    window.close()
+    from .teardown import shut_down
+
+    shut_down(app, window)
     print(outcome.get("message", ""), file=sys.stderr if outcome.get("code") else sys.stdout)
     return int(outcome.get("code", 2))

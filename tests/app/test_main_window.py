@@ -140,3 +140,19 @@ def test_closing_leaves_no_widgets_and_stops_the_engine_thread(qtbot, tiny_gpt2_
     gc.collect()  # pyqtgraph's parentless context menus go with their Python owners
     leftover = [(type(w).__name__, getattr(w, "title", lambda: "")()) for w in QApplication.topLevelWidgets() if id(w) not in before]
     assert leftover == []
+
+
+def test_the_app_process_starts_shows_a_result_and_exits_cleanly(tmp_path) -> None:
+    """`python -m app --screenshot` on the demo model: a PNG, and exit code 0 (no crash at teardown)."""
+    import subprocess
+    import sys
+
+    shot = tmp_path / "window.png"
+    proc = subprocess.run([sys.executable, "-m", "app", "--screenshot", str(shot)], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=300,
+                          env={"QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+                               "MICROTOME_CONFIG_DIR": str(tmp_path / "cfg")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(shot)).width() > 600
