@@ -191,7 +191,7 @@ class Engine:
         with torch.inference_mode():
             resid = self._resid_stack(store)[:, torch.from_numpy(cols)]
             return logit_lens(resid, self._final_norm(), unembed, self.decode_tokens,
-                              ["embed", *(f"L{l}" for l in range(n_layers))], cols, k, target_id)
+                              ["embed", *(f"L{l}" for l in range(n_layers))], cols, self.info.vocab_size, k, target_id)
 
     def _dla(self, store: dict[str, torch.Tensor], pos: int, target_id: int, foil_id: int) -> DirectLogitAttribution:
         n_layers, n_heads, model = self.info.n_layers, self.info.n_heads, self.model

@@ -38,13 +38,11 @@ def direct_logit_attribution(
         scale = torch.sqrt((x * x).mean() + eps)
     readout = norm_weight.double() * direction.double() / scale  # d(logit diff)/d(normalised input)
 
-    labels, values = [], []
-    for label, vec in parts.items():
-        v = vec.double()
-        if norm_kind == "layernorm":
-            v = v - v.mean()
-        labels.append(label)
-        values.append(float(v @ readout))
+    labels = list(parts)
+    stacked = torch.stack([parts[label] for label in labels]).double()  # [n, d]: one matmul for all parts
+    if norm_kind == "layernorm":
+        stacked = stacked - stacked.mean(-1, keepdim=True)
+    values = (stacked @ readout).cpu().tolist()
     final_bias = bias_term + (float(norm_bias.double() @ direction.double()) if norm_bias is not None else 0.0)
     labels.append("final_bias")
     values.append(final_bias)
