@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
 
@@ -50,6 +50,7 @@ class FileActions:
         self.fill_recent()
         export = menu.addMenu("Export")
         for key, dock in w.docks.items():
+            dock.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click a panel to export it
             title = dock.windowTitle()
             for fmt in ("png", "svg"):
                 action = QAction(f"{title} as {fmt.upper()}…", w)

@@ -77,6 +77,7 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
     controller = Controller()
     controller.state = ViewState(prompt=prompt, target=target, foil=foil)
     window = MainWindow(controller, Settings())
+    window.files.ask = lambda *a: None  # never stop the bench on an "unsaved changes" question
     window.resize(1400, 950)
     window.show()
     controller.load_model(source, "cpu")

@@ -12,16 +12,28 @@ GAP_RGB = (235, 235, 235)
 HIGHLIGHT = QColor(255, 120, 0)
 
 
-def viridis(value: float) -> QColor:
-    """QColor for a value in [0, 1] (clipped)."""
-    r, g, b = VIRIDIS_LUT[int(np.clip(value, 0.0, 1.0) * 255)]
-    return QColor(int(r), int(g), int(b))
-
-
 def text_color_for(background: QColor) -> QColor:
     """Black on light backgrounds, white on dark ones (relative luminance)."""
     lum = 0.2126 * background.redF() + 0.7152 * background.greenF() + 0.0722 * background.blueF()
     return QColor(0, 0, 0) if lum > 0.5 else QColor(255, 255, 255)
+
+
+_VIRIDIS_QCOLORS = [QColor(int(r), int(g), int(b)) for r, g, b in VIRIDIS_LUT]
+_VIRIDIS_TEXT = [text_color_for(c) for c in _VIRIDIS_QCOLORS]
+
+
+def _index(value: float) -> int:
+    return 0 if not value > 0.0 else 255 if value >= 1.0 else int(value * 255)  # NaN -> 0
+
+
+def viridis(value: float) -> QColor:
+    """QColor for a value in [0, 1] (clipped). Precomputed: table cells ask for thousands."""
+    return _VIRIDIS_QCOLORS[_index(value)]
+
+
+def viridis_text(value: float) -> QColor:
+    """The readable text colour on viridis(value)."""
+    return _VIRIDIS_TEXT[_index(value)]
 
 
 def lut_with_gap() -> np.ndarray:

@@ -85,16 +85,18 @@ class HeadDetail(QWidget):
 
     def set_head(self, name: str, pattern: np.ndarray, tokens: list[str], subtitle: str = "") -> None:
         """Show one head's pattern [S, S]; keeps the chosen query position when it still exists."""
+        same_tokens = list(tokens) == self._tokens
         self._pattern, self._tokens = np.asarray(pattern), list(tokens)
         self.title.setText(f"{name}   {subtitle}   (rows: query, columns: key)")
         self.image.setImage(self._pattern, levels=(0, 1), autoLevels=False)
         n = len(self._tokens)
-        self.image.setRect(QRectF(-0.5, -0.5, n, n))  # pixel (q, k) centred on integer coordinates
-        ticks = token_ticks(self._tokens)
-        self.query_axis.set_labels(ticks)
-        self.key_axis.set_labels(ticks)
-        self.pattern_plot.getViewBox().setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.0)
-        self.line_plot.setXRange(-0.5, len(tokens) - 0.5, padding=0.0)
+        if not same_tokens:  # labels and ranges only when the prompt changed: live updates stay cheap
+            self.image.setRect(QRectF(-0.5, -0.5, n, n))  # pixel (q, k) centred on integer coordinates
+            ticks = token_ticks(self._tokens)
+            self.query_axis.set_labels(ticks)
+            self.key_axis.set_labels(ticks)
+            self.pattern_plot.getViewBox().setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.0)
+            self.line_plot.setXRange(-0.5, len(tokens) - 0.5, padding=0.0)
         self.set_query(min(self._query, len(tokens) - 1) if self._query else len(tokens) - 1)
 
     def set_query(self, position: int) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from .colors import text_color_for, viridis
+from .colors import viridis, viridis_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -35,11 +35,23 @@ class LogitLensModel(QAbstractTableModel):
         self.data_: LensData | None = None
         self.focus = 0
 
-    def set_data(self, data: LensData, focus: int | None = None) -> None:
+    def set_data(self, data: LensData, focus: int | None = None) -> bool:
+        """Show new numbers. Returns True when the table's structure changed (rows, columns
+        or their labels): only then is the model reset and the columns re-measured, so a
+        live ablation updating numbers in place costs a repaint, not a relayout."""
+        old = self.data_
+        same = (old is not None and old.layer_labels == data.layer_labels and old.positions == data.positions
+                and old.prompt_tokens == data.prompt_tokens and old.target == data.target
+                and (old.target_probs is None) == (data.target_probs is None))
+        focus = focus if focus in data.positions else data.positions[-1]
+        if same:
+            self.data_, self.focus = data, focus
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
+            return False
         self.beginResetModel()
-        self.data_ = data
-        self.focus = focus if focus in data.positions else data.positions[-1]
+        self.data_, self.focus = data, focus
         self.endResetModel()
+        return True
 
     def column_of(self, position: int) -> int | None:
         """The column showing a prompt position, or None where the lens was not computed."""
@@ -105,7 +117,7 @@ class LogitLensModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             return viridis(prob)
         if role == Qt.ItemDataRole.ForegroundRole:
-            return text_color_for(viridis(prob))
+            return viridis_text(prob)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
@@ -123,8 +135,9 @@ class LogitLensTable(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectColumns)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # sized on structure changes only (see LogitLensModel.set_data), never on every update
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)
         self.table.clicked.connect(self._on_clicked)
         self.caption = QLabel("Logit lens: what each layer's residual stream predicts next (top-1, coloured by probability)")
@@ -134,9 +147,9 @@ class LogitLensTable(QWidget):
         layout.addWidget(self.table, 1)
 
     def set_lens(self, data: LensData) -> None:
-        self.model.set_data(data, self.model.focus if self.model.data_ is not None else None)
-        self.table.resizeColumnsToContents()
-        self.table.resizeRowsToContents()
+        if self.model.set_data(data, self.model.focus if self.model.data_ is not None else None):
+            self.table.resizeColumnsToContents()
+            self.table.resizeRowsToContents()
 
     def set_focus(self, position: int) -> None:
         """Focus a prompt position: its column is selected and the target column reads it."""

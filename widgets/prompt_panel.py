@@ -115,6 +115,10 @@ class PromptPanel(QWidget):
         self.foil_edit.setText(foil)
 
     def set_tokens(self, tokens: list[str]) -> None:
+        """Token chips; rebuilt only when the tokens change (live ablation keeps the prompt)."""
+        if tokens == getattr(self, "_tokens", None):
+            return
+        self._tokens = list(tokens)
         self.chips.clear()
         for i, token in enumerate(tokens):
             shown = token.replace(" ", "·") if token.strip() else repr(token)

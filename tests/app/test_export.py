@@ -102,3 +102,12 @@ def test_batch_export_rejects_a_bad_session(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-m", "app", "export", str(bad), "--out", str(tmp_path / "o")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2 and "schema_version" in proc.stderr
+
+
+def test_every_panel_offers_export_on_its_context_menu(window) -> None:
+    from PySide6.QtCore import Qt
+
+    for key, dock in window.docks.items():
+        assert dock.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+        texts = [a.text() for a in dock.actions()]
+        assert any(t.endswith("as PNG…") for t in texts) and any(t.endswith("as SVG…") for t in texts), key
