@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from engine.errors import EngineError
@@ -21,6 +21,7 @@ from .undo import SetInterventions
 DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
 DEMO_TARGET, DEMO_FOIL = "Mary", "John"
 LENS_TAIL = 12
+SETTLE_MS = 250  # after the last knob move, the full analyses run
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Controller(QObject):
         self._request_keys: dict[int, tuple] = {}
         self.head_scores = None
         self.undo_stack = QUndoStack(self)
+        self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._run_if_live_was_partial)
         self._latest: dict[str, int] = {}
         self.displayed_ids: list[int] = []  # ids of results published, in order (tests read it)
         self.bridge.finished.connect(self._on_finished)
@@ -105,7 +109,13 @@ class Controller(QObject):
         self._edit(lambda i: edits.ablate(i, names, method, self.state.corrupted), f"{method}-ablate {_who(names)}")
 
     def scale(self, names: list[str], factor: float) -> None:
-        self._edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
+        """A knob move: runs live (without an expensive logit lens), then in full once the knob rests."""
+        self._live = True
+        try:
+            self._edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
+        finally:
+            self._live = False
+        self._settle.start()
 
     def restore(self, names: list[str]) -> None:
         self._edit(lambda i: edits.restore(i, names), f"restore {_who(names)}")
@@ -141,14 +151,20 @@ class Controller(QObject):
         if self.loaded is None:
             return None
         s = self.state
-        want = {"patterns", "logit_lens"} | ({"dla"} if s.target and s.foil else set())
-        args = (s.target or None, s.foil or None, frozenset(want), self._lens_positions())
+        lens_positions = self._lens_positions()
+        skip_lens = self._live and lens_positions is not None  # an expensive lens waits for the knob to rest
+        want = ({"patterns"} if skip_lens else {"patterns", "logit_lens"}) | ({"dla"} if s.target and s.foil else set())
+        args = (s.target or None, s.foil or None, frozenset(want), lens_positions)
         key = (s.prompt, s.target, s.foil)
         if s.interventions and key != self._baseline_key:
             self._request_keys[self._submit(RunBaseline(s.prompt, (), *args))] = key
         request_id = self._submit(RunPrompt(s.prompt, s.interventions, *args))
         self._request_keys[request_id] = key
         return request_id
+
+    def _run_if_live_was_partial(self) -> None:
+        if self.last_result is not None and self.last_result.logit_lens is None:
+            self.request_run()
 
     def _lens_positions(self) -> tuple[int, ...] | None:
         """All positions when the lens costs less than a forward pass; else the last

@@ -235,10 +235,12 @@ class MainWindow(QMainWindow):
         self.head_grid.set_patterns(result.patterns, tokens)
         self._refresh_scores()
         lens = result.logit_lens
-        self.logit_lens.set_lens(LensData(lens.layer_labels, tuple(tokens), tuple(int(p) for p in lens.positions),
-                                          lens.top_tokens, lens.top_probs,
-                                          self.controller.state.target if lens.target_id is not None else None,
-                                          lens.target_probs, lens.target_ranks))
+        self.logit_lens.set_stale(lens is None)
+        if lens is not None:
+            self.logit_lens.set_lens(LensData(lens.layer_labels, tuple(tokens), tuple(int(p) for p in lens.positions),
+                                              lens.top_tokens, lens.top_probs,
+                                              self.controller.state.target if lens.target_id is not None else None,
+                                              lens.target_probs, lens.target_ranks))
         layer, head = self.controller.state.focused_head or self._default_head()
         self.show_head(layer, head)
         self._update_graph()

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 from .colors import viridis, viridis_text
 
 Index = QModelIndex | QPersistentModelIndex
+CAPTION = "Logit lens: what each layer's residual stream predicts next (top-1, coloured by probability)"
+STALE_CAPTION = "Logit lens: paused while you drag (it updates when the knob rests)"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class LogitLensTable(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.setWordWrap(False)
         self.table.clicked.connect(self._on_clicked)
-        self.caption = QLabel("Logit lens: what each layer's residual stream predicts next (top-1, coloured by probability)")
+        self.caption = QLabel(CAPTION)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
@@ -150,6 +152,11 @@ class LogitLensTable(QWidget):
         if self.model.set_data(data, self.model.focus if self.model.data_ is not None else None):
             self.table.resizeColumnsToContents()
             self.table.resizeRowsToContents()
+
+    def set_stale(self, stale: bool) -> None:
+        """Grey out while a live drag runs without the lens; it refreshes when the drag rests."""
+        self.table.setEnabled(not stale)
+        self.caption.setText(STALE_CAPTION if stale else CAPTION)
 
     def set_focus(self, position: int) -> None:
         """Focus a prompt position: its column is selected and the target column reads it."""

@@ -92,3 +92,30 @@ def test_presentation_mode_shows_the_graph_large_and_restores_the_layout(qtbot, 
     assert "20pt" in window.styleSheet()
     window.presentation.action.trigger()
     assert window.docks["lens"].isVisible() and window.styleSheet() == ""
+
+
+def test_a_knob_drag_skips_an_expensive_lens_and_refreshes_it_when_the_knob_rests(qtbot, tmp_path) -> None:
+    """With a vocabulary large enough that the lens costs more than a forward pass, live
+    knob runs leave it out (the table says so) and a full run follows 250 ms later."""
+    from training.tiny_models import save_random_gpt2
+
+    words = [f"v{i}" for i in range(3000)]
+    folder = save_random_gpt2(tmp_path / "wide_vocab", words, n_layer=2, n_head=2, n_embd=16)
+    controller = Controller()
+    controller.state = ViewState(prompt="v1 v2 v3 v4", target="v5", foil="v6")
+    win = MainWindow(controller, Settings())
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
+        controller.load_model(str(folder), "cpu")
+    assert controller.last_result.logit_lens is not None
+    live_results = []
+    controller.result_ready.connect(lambda r: live_results.append(r.logit_lens is None))
+    for value in (90, 70, 50):
+        controller.scale(["L1.H0"], value / 100)
+    qtbot.waitUntil(lambda: any(live_results), timeout=TIMEOUT)
+    assert "paused" in win.logit_lens.caption.text() and not win.logit_lens.table.isEnabled()
+    qtbot.waitUntil(lambda: controller.last_result.logit_lens is not None, timeout=TIMEOUT)
+    assert controller.last_result.interventions == (Scale("L1.H0", 0.5),)
+    assert win.logit_lens.table.isEnabled() and "paused" not in win.logit_lens.caption.text()
+    win.close()
