@@ -58,7 +58,8 @@ class Controller(QObject):
         self.last_result = None
         self.baseline = None  # RunResult of the current prompt without interventions
         self._baseline_key: tuple | None = None  # (prompt, target, foil) the baseline was run with
-        self._request_keys: dict[int, tuple] = {}
+        self._request_keys: dict[str, dict[int, tuple]] = {"run": {}, "baseline": {}}  # kind -> id -> key
+        self._shown_run = 0  # id of the run result on display
         self.head_scores = None
         self.undo_stack = QUndoStack(self)
         self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
@@ -157,9 +158,9 @@ class Controller(QObject):
         args = (s.target or None, s.foil or None, frozenset(want), lens_positions)
         key = (s.prompt, s.target, s.foil)
         if s.interventions and key != self._baseline_key:
-            self._request_keys[self._submit(RunBaseline(s.prompt, (), *args))] = key
+            self._request_keys["baseline"][self._submit(RunBaseline(s.prompt, (), *args))] = key
         request_id = self._submit(RunPrompt(s.prompt, s.interventions, *args))
-        self._request_keys[request_id] = key
+        self._request_keys["run"][request_id] = key
         return request_id
 
     def _run_if_live_was_partial(self) -> None:
@@ -187,7 +188,6 @@ class Controller(QObject):
             self.request_run()
 
     def _submit(self, request) -> int:
-        self._request_keys.pop(self._latest.get(request.kind, -1), None)  # superseded or stale: forget it
         request_id = self.bridge.submit(request)
         self._latest[request.kind] = request_id
         return request_id
@@ -195,9 +195,29 @@ class Controller(QObject):
     def is_stale(self, request_id: int, kind: str) -> bool:
         return request_id != self._latest.get(kind)
 
+    def _take_key(self, request_id: int, kind: str) -> tuple | None:
+        """The (prompt, target, foil) a run was asked with; older entries of the kind are
+        dropped too (they were superseded in the mailbox or have finished)."""
+        keys = self._request_keys.get(kind)
+        if keys is None:
+            return None
+        for old in [i for i in keys if i < request_id]:
+            del keys[old]
+        return keys.pop(request_id, None)
+
+    def _shows(self, request_id: int, kind: str, key: tuple | None) -> bool:
+        """Runs display progressively: a result for the current prompt that is newer than
+        the one on display is shown even if a newer request is pending (a knob drag whose
+        runs are slower than the moves would otherwise show nothing until it stops).
+        Results for an earlier prompt, or older than what is shown, never are."""
+        if kind != "run":
+            return not self.is_stale(request_id, kind)
+        s = self.state
+        return key == (s.prompt, s.target, s.foil) and request_id > self._shown_run
+
     def _on_finished(self, request_id: int, kind: str, payload: object) -> None:
-        key = self._request_keys.pop(request_id, None)
-        if self.is_stale(request_id, kind):
+        key = self._take_key(request_id, kind)
+        if not self._shows(request_id, kind, key):
             return
         if kind == "load":
             self.loaded, self.last_result, self.baseline, self.head_scores = payload, None, None, None
@@ -210,7 +230,7 @@ class Controller(QObject):
             self._submit(ComputeHeadScores())
             self.request_run()
         elif kind == "run":
-            self.last_result = payload
+            self.last_result, self._shown_run = payload, request_id
             if not payload.interventions:
                 self.baseline, self._baseline_key = payload, key
             self.displayed_ids.append(request_id)
@@ -223,7 +243,7 @@ class Controller(QObject):
             self.scores_ready.emit(payload)
 
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
-        self._request_keys.pop(request_id, None)
+        self._take_key(request_id, kind)
         if self.is_stale(request_id, kind):
             return
         if kind == "load":
