@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         c.result_ready.connect(self._on_result)
         c.scores_ready.connect(lambda _: self._refresh_scores())
         c.baseline_ready.connect(lambda _: self._update_graph())
-        c.interventions_changed.connect(lambda items: self.graph.set_interventions(as_node_state(items)))
+        c.interventions_changed.connect(self._show_interventions)
         self.graph.ablate_requested.connect(c.ablate)
         self.graph.restore_requested.connect(c.restore)
         self.graph.scale_requested.connect(c.scale)
@@ -180,6 +180,16 @@ class MainWindow(QMainWindow):
         if picker.exec():
             source, device = picker.choice()
             self.controller.load_model(source, device)
+
+    def _show_interventions(self, items: tuple) -> None:
+        state = as_node_state(items)
+        self.graph.set_interventions(state)
+        marks = {}
+        for name, (method, factor) in state.items():
+            if ".H" in name:
+                layer, head = (int(part[1:]) for part in name.split("."))
+                marks[(layer, head)] = f"×{factor:.2f}" if method == "scale" else f"✕ {method}"
+        self.head_grid.set_marked(marks)
 
     def _selected(self, action) -> None:
         names = self.graph.selected_names()
@@ -213,7 +223,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
         self.graph.set_shape(info.n_layers, info.n_heads)
-        self.graph.set_interventions(as_node_state(self.controller.state.interventions))
+        self._show_interventions(self.controller.state.interventions)
         self.error_label.setText("")
         if loaded.is_demo and not self.controller.state.prompt:
             self.controller.set_prompt(DEMO_PROMPT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPen
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .colors import HIGHLIGHT, lut_with_gap, to_lut_indices
@@ -32,6 +32,8 @@ class HeadGrid(QWidget):
         self._tokens: list[str] = []
         self._scores: dict[str, np.ndarray] = {}
         self._frames: list[QGraphicsRectItem] = []
+        self._marks: list[QGraphicsRectItem] = []
+        self._marked: dict[tuple[int, int], str] = {}
         self._selected: tuple[int, int] | None = None
 
         self.score_box = QComboBox()
@@ -80,6 +82,7 @@ class HeadGrid(QWidget):
         self._mosaic = mosaic = padded.reshape(n_layers * step, n_heads * step)[:-gap, :-gap]
         self.image.setImage(to_lut_indices(mosaic), levels=(0, 256), autoLevels=False)
         if reshaped:
+            self._update_marks()
             self._set_ticks()
             height, width = self._mosaic.shape
             self.plot.getViewBox().setRange(xRange=(-gap, width + gap), yRange=(-gap, height + gap), padding=0.0)
@@ -89,6 +92,12 @@ class HeadGrid(QWidget):
         """Scores per key in SCORE_KEYS (each [layers, heads]); missing keys are allowed."""
         self._scores = dict(scores)
         self._update_frames()
+
+    def set_marked(self, marked: dict[tuple[int, int], str]) -> None:
+        """Heads under an intervention, (layer, head) -> short label ('✕0', '×0.50'): drawn
+        as a hatched veil with the label, so the grid shows what is ablated."""
+        self._marked = dict(marked)
+        self._update_marks()
 
     def select_score_key(self, key: str) -> None:
         self.score_box.setCurrentText(key)
@@ -133,6 +142,25 @@ class HeadGrid(QWidget):
             frame.setPen(pen)
             self.plot.addItem(frame)
             self._frames.append(frame)
+
+    def _update_marks(self) -> None:
+        for item in self._marks:
+            self.plot.removeItem(item)
+        self._marks = []
+        n_layers, n_heads, seq = self._shape
+        step = seq + self._gap
+        for (l, h), label in self._marked.items():
+            if not (0 <= l < n_layers and 0 <= h < n_heads):
+                continue
+            veil = QGraphicsRectItem(QRectF(h * step, l * step, seq, seq))
+            veil.setBrush(QBrush(QColor(255, 255, 255, 150), Qt.BrushStyle.BDiagPattern))
+            veil.setPen(QPen(Qt.PenStyle.NoPen))
+            self.plot.addItem(veil)
+            text = pg.TextItem(label, color=(176, 0, 32), anchor=(0.5, 0.5), fill=(255, 255, 255, 230),
+                               border=(176, 0, 32))
+            text.setPos(h * step + seq / 2, l * step + seq / 2)
+            self.plot.addItem(text)
+            self._marks += [veil, text]
 
     # ------------------------------------------------------------------ mouse
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int, int, int] | None:

@@ -152,6 +152,10 @@ class LogitLensTable(QWidget):
         if self.model.set_data(data, self.model.focus if self.model.data_ is not None else None):
             self.table.resizeColumnsToContents()
             self.table.resizeRowsToContents()
+        else:  # same structure: only widen columns whose new text no longer fits (never shrink: no jitter)
+            for column in range(self.model.columnCount()):
+                if self.table.sizeHintForColumn(column) > self.table.columnWidth(column):
+                    self.table.resizeColumnToContents(column)
 
     def set_stale(self, stale: bool) -> None:
         """Grey out while a live drag runs without the lens; it refreshes when the drag rests."""

@@ -73,7 +73,7 @@ def test_burst_of_scale_changes_coalesces_and_ends_on_the_final_scale(qtbot, win
     run_until(qtbot, controller, lambda r: r.interventions == (Scale("L0.H3", 0.01),))
     qtbot.wait(200)
     runs = controller.bridge.runs_executed - runs_before
-    assert runs < 20, runs
+    assert runs < 50, runs  # far fewer than the 100 changes (the rest were superseded unrun)
     expected = Engine(tiny_gpt2_dir, device="cpu").run(PROMPT, [Scale("L0.H3", 0.01)], want=["dla"], target="Mary", foil="John")
     assert controller.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-5)
     assert "×0.01" in graph.nodes["L0.H3"].label.text()

@@ -70,3 +70,14 @@ def test_highlight_outlines_the_top_heads(qtbot) -> None:
     assert len(grid._frames) == 1
     grid.select_score_key("none")
     assert grid._frames == []
+
+
+def test_marked_heads_get_a_veil_and_a_label(qtbot) -> None:
+    grid = HeadGrid()
+    qtbot.addWidget(grid)
+    grid.set_patterns(causal_patterns(2, 3, 6))
+    grid.set_marked({(1, 2): "✕ zero", (0, 0): "×0.50", (5, 5): "ignored"})
+    labels = sorted(item.textItem.toPlainText() for item in grid._marks if hasattr(item, "textItem"))
+    assert labels == ["×0.50", "✕ zero"]
+    grid.set_marked({})
+    assert grid._marks == []
