@@ -32,7 +32,8 @@ class HeadGrid(QWidget):
         self._tokens: list[str] = []
         self._scores: dict[str, np.ndarray] = {}
         self._frames: list[QGraphicsRectItem] = []
-        self._marks: list[QGraphicsRectItem] = []
+        self._mark_items: dict[tuple[int, int], tuple[QGraphicsRectItem, pg.TextItem]] = {}
+        self._mark_geometry: tuple[int, int, int] | None = None
         self._marked: dict[tuple[int, int], str] = {}
         self._selected: tuple[int, int] | None = None
 
@@ -144,14 +145,20 @@ class HeadGrid(QWidget):
             self._frames.append(frame)
 
     def _update_marks(self) -> None:
-        for item in self._marks:
-            self.plot.removeItem(item)
-        self._marks = []
+        """Veils for marked heads. Same heads as before: only the labels change (a knob drag
+        updates the label many times a second; rebuilding graphics items each time is slow)."""
         n_layers, n_heads, seq = self._shape
+        wanted = {k: v for k, v in self._marked.items() if 0 <= k[0] < n_layers and 0 <= k[1] < n_heads}
+        if set(wanted) == set(self._mark_items) and self._mark_geometry == self._shape:
+            for key, label in wanted.items():
+                self._mark_items[key][1].setText(label)
+            return
+        for veil, text in self._mark_items.values():
+            self.plot.removeItem(veil)
+            self.plot.removeItem(text)
+        self._mark_items, self._mark_geometry = {}, self._shape
         step = seq + self._gap
-        for (l, h), label in self._marked.items():
-            if not (0 <= l < n_layers and 0 <= h < n_heads):
-                continue
+        for (l, h), label in wanted.items():
             veil = QGraphicsRectItem(QRectF(h * step, l * step, seq, seq))
             veil.setBrush(QBrush(QColor(255, 255, 255, 150), Qt.BrushStyle.BDiagPattern))
             veil.setPen(QPen(Qt.PenStyle.NoPen))
@@ -160,7 +167,12 @@ class HeadGrid(QWidget):
                                border=(176, 0, 32))
             text.setPos(h * step + seq / 2, l * step + seq / 2)
             self.plot.addItem(text)
-            self._marks += [veil, text]
+            self._mark_items[(l, h)] = (veil, text)
+
+    @property
+    def marks(self) -> dict[tuple[int, int], str]:
+        """What the grid shows as marked: (layer, head) -> label."""
+        return {key: text.textItem.toPlainText() for key, (_veil, text) in self._mark_items.items()}
 
     # ------------------------------------------------------------------ mouse
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int, int, int] | None:

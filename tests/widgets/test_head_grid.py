@@ -77,7 +77,11 @@ def test_marked_heads_get_a_veil_and_a_label(qtbot) -> None:
     qtbot.addWidget(grid)
     grid.set_patterns(causal_patterns(2, 3, 6))
     grid.set_marked({(1, 2): "✕ zero", (0, 0): "×0.50", (5, 5): "ignored"})
-    labels = sorted(item.textItem.toPlainText() for item in grid._marks if hasattr(item, "textItem"))
-    assert labels == ["×0.50", "✕ zero"]
+    assert grid.marks == {(1, 2): "✕ zero", (0, 0): "×0.50"}
+    veil = grid._mark_items[(0, 0)][0]
+    grid.set_marked({(1, 2): "✕ zero", (0, 0): "×0.40"})  # a knob move: same items, new label
+    assert grid.marks[(0, 0)] == "×0.40" and grid._mark_items[(0, 0)][0] is veil
+    grid.set_patterns(causal_patterns(2, 3, 9))  # a new prompt length: veils follow the tiles
+    assert grid._mark_items[(0, 0)][0] is not veil and grid.marks[(1, 2)] == "✕ zero"
     grid.set_marked({})
-    assert grid._marks == []
+    assert grid.marks == {}
