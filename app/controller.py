@@ -224,6 +224,8 @@ class Controller(QObject):
             self._baseline_key = None
             self.undo_stack.clear()
             self.set_interventions(())
+            # heads and positions of the previous model may not exist in this one
+            self.state = replace(self.state, focused_head=None, focused_position=None)
             self.loading.emit(False)
             self.model_loaded.emit(payload)
             self.status.emit(f"Loaded {payload.info.source} in {payload.elapsed_ms / 1000:.1f} s")

@@ -58,3 +58,23 @@ def test_cancelled_load_keeps_the_previous_model(qtbot, tiny_gpt2_dir, tmp_path)
     assert controller.last_result.patterns.shape[0] == 2  # still the 2-layer model
     assert controller.loaded.info.n_layers == 2
     window.close()
+
+
+def test_a_focused_head_does_not_survive_a_switch_to_a_smaller_model(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    from training.tiny_models import save_random_gpt2
+
+    bigger = save_random_gpt2(tmp_path / "four_layers", ["the", "store", "a"], n_layer=4, n_head=8)
+    controller = Controller()
+    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
+    window = MainWindow(controller, load_settings())
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(bigger), "cpu")
+    window.show_head(3, 7)
+    window.focus_position(2)
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    head = controller.state.focused_head
+    assert (head is None or (head[0] < 2 and head[1] < 4)) and window.head_grid.grid_shape == (2, 4)
+    assert window.head_detail.title.text().startswith("L")  # the detail shows a head of this model
+    window.close()
