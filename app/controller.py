@@ -63,6 +63,7 @@ class Controller(QObject):
         self.head_scores = None
         self.undo_stack = QUndoStack(self)
         self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
+        self._last_run_partial = False  # the newest run request left the lens out
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._run_if_live_was_partial)
         self._latest: dict[str, int] = {}
@@ -88,15 +89,20 @@ class Controller(QObject):
         self._update(prompt=text)
 
     def set_target(self, text: str) -> None:
-        self._update(target=text.strip())
+        self._update(target=text if text.strip() else "")  # keep a leading space: ' Mary' is GPT-2's token
 
     def set_foil(self, text: str) -> None:
-        self._update(foil=text.strip())
+        self._update(foil=text if text.strip() else "")
 
     def set_corrupted(self, text: str) -> None:
-        if text != self.state.corrupted:
-            self.state = replace(self.state, corrupted=text)
-            self.state_changed.emit()
+        """A new corrupted prompt; resample ablations in force switch to it (undoably)."""
+        if text == self.state.corrupted:
+            return
+        self.state = replace(self.state, corrupted=text)
+        self.state_changed.emit()
+        resampled = [i.component for i in self.state.interventions if getattr(i, "method", "") == "resample"]
+        if resampled:
+            self.ablate(resampled, "resample")
 
     def set_interventions(self, interventions: tuple) -> None:
         """Replace the intervention list (no undo entry: undo/redo and file loading use this)."""
@@ -154,6 +160,7 @@ class Controller(QObject):
         s = self.state
         lens_positions = self._lens_positions()
         skip_lens = self._live and lens_positions is not None  # an expensive lens waits for the knob to rest
+        self._last_run_partial = skip_lens
         want = ({"patterns"} if skip_lens else {"patterns", "logit_lens"}) | ({"dla"} if s.target and s.foil else set())
         args = (s.target or None, s.foil or None, frozenset(want), lens_positions)
         key = (s.prompt, s.target, s.foil)
@@ -164,7 +171,7 @@ class Controller(QObject):
         return request_id
 
     def _run_if_live_was_partial(self) -> None:
-        if self.last_result is not None and self.last_result.logit_lens is None:
+        if self._last_run_partial:
             self.request_run()
 
     def _lens_positions(self) -> tuple[int, ...] | None:

@@ -216,4 +216,11 @@ class FileActions:
         if c.last_result is None:
             self.window._on_error("Nothing to export yet: run a prompt first")
             return []
-        return export_data(c.last_result, c.baseline, c.state.target, folder, formats)
+        result, base = c.last_result, c.baseline
+        if base is not None and (base.prompt, base.target_id, base.foil_id) != (result.prompt, result.target_id, result.foil_id):
+            base = None  # a baseline of another prompt or answer is no "before"
+        try:
+            return export_data(result, base, c.state.target, folder, formats)
+        except OSError as exc:
+            self.window._on_error(f"Could not export: {exc}")
+            return []

@@ -250,7 +250,8 @@ class MainWindow(QMainWindow):
             self.logit_lens.set_lens(LensData(lens.layer_labels, tuple(tokens), tuple(int(p) for p in lens.positions),
                                               lens.top_tokens, lens.top_probs,
                                               self.controller.state.target if lens.target_id is not None else None,
-                                              lens.target_probs, lens.target_ranks))
+                                              lens.target_probs, lens.target_ranks),
+                                      self.controller.state.focused_position)
         layer, head = self.controller.state.focused_head or self._default_head()
         self.show_head(layer, head)
         self._update_graph()

@@ -33,11 +33,13 @@ class SessionManager(QObject):
         self.path: Path | None = None
         self.dirty = False
         self._pending: Session | None = None
+        self._pending_path: Path | None = None
         self.unresolved: Session | None = None  # a session whose model could not be opened
         self._expect: tuple[ResultsDigest | None, list[str]] | None = None
         controller.state_changed.connect(self._mark_dirty)
         controller.model_loaded.connect(self._on_model_loaded)
         controller.load_failed.connect(self._on_load_failed)
+        controller.loading.connect(lambda busy: busy or self._drop_pending_if_cancelled())
         controller.result_ready.connect(self._on_result)
 
     def _mark_dirty(self) -> None:
@@ -74,13 +76,14 @@ class SessionManager(QObject):
         except SessionError as exc:
             self.failed.emit(str(exc))
             return None
-        self.path = Path(path)
-        self.open_session(session)
+        self.open_session(session, Path(path))
         return session
 
-    def open_session(self, session: Session) -> None:
-        """Apply an already validated session (loading its model first when needed)."""
+    def open_session(self, session: Session, path: Path | None = None) -> None:
+        """Apply an already validated session (loading its model first when needed). The
+        file becomes the one Ctrl+S writes only once the session is applied."""
         self.unresolved = None
+        self._pending_path = path
         loaded = self.controller.loaded
         if loaded is not None and self._same_model(session.model):
             self._apply(session)
@@ -96,6 +99,11 @@ class SessionManager(QObject):
         if self._pending is not None:
             session, self._pending = self._pending, None
             self._apply(session)
+
+    def _drop_pending_if_cancelled(self) -> None:
+        """A load that ends without a model (cancelled) must not apply the session later."""
+        if self._pending is not None and "load" not in self.controller._latest:
+            self._pending = None
 
     def _on_load_failed(self, message: str) -> None:
         if self._pending is not None:
@@ -131,13 +139,14 @@ class SessionManager(QObject):
                           focused_position=position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
         self._expect = (session.results, notes)
-        self.dirty = False
+        self.path, self.dirty = self._pending_path, False
         self.opened.emit(session)
         c.request_run()
 
     def _on_result(self, result) -> None:
-        if self._expect is None or result.prompt != self.controller.state.prompt:
-            return
+        state = self.controller.state
+        if self._expect is None or result.prompt != state.prompt or result.interventions != state.interventions:
+            return  # judge only the run of the session's own state
         stored, notes = self._expect
         self._expect = None
         diffs = notes + (differences(stored, digest_of(result)) if stored is not None else [])

@@ -100,11 +100,13 @@ class Engine:
             raise UnknownTokenError(f"'{token}' is {len(ids)} tokens for this model; target and foil must be one token")
         return int(ids[0])
 
-    def random_token_ids(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-        """Random ordinary (non-special) token ids, for probes like head scores."""
+    def _ordinary_ids(self) -> np.ndarray:
         special = set(self.tokenizer.all_special_ids)
-        pool = np.array([i for i in range(min(self.info.vocab_size, len(self.tokenizer))) if i not in special])
-        return rng.choice(pool, size=shape)
+        return np.array([i for i in range(min(self.info.vocab_size, len(self.tokenizer))) if i not in special])
+
+    def random_token_ids(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        """Random ordinary (non-special) token ids, for probes and benchmarks."""
+        return rng.choice(self._ordinary_ids(), size=shape)
 
     # ------------------------------------------------------------------ forward
     def _forward(self, ids: torch.Tensor, interventions: Sequence[Intervention], capture: Iterable[str],
@@ -223,11 +225,10 @@ class Engine:
         [special prefix] + random segment + the same segment again. Tokens are drawn from
         token_pool (default: every ordinary token), without repeats inside a segment."""
         rng = np.random.default_rng(seed)
-        if token_pool is None:
-            segment = self.random_token_ids((n_sequences, seg_len), rng)
-        else:
-            pool = np.asarray(token_pool, dtype=np.int64)
-            segment = np.stack([rng.choice(pool, size=seg_len, replace=False) for _ in range(n_sequences)])
+        pool = self._ordinary_ids() if token_pool is None else np.asarray(token_pool, dtype=np.int64)
+        if len(pool) < seg_len:
+            raise PromptError(f"seg_len {seg_len} needs at least that many distinct tokens; the pool has {len(pool)}")
+        segment = np.stack([rng.choice(pool, size=seg_len, replace=False) for _ in range(n_sequences)])
         prefix = np.tile(np.asarray(self._special_prefix, dtype=np.int64), (n_sequences, 1))
         ids = np.concatenate([prefix, segment, segment], axis=1)
         if ids.shape[1] > self.info.n_ctx:

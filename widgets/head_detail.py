@@ -37,7 +37,7 @@ class HeadDetail(QWidget):
         super().__init__(parent)
         self._pattern: np.ndarray | None = None
         self._tokens: list[str] = []
-        self._query = 0
+        self._query: int | None = None  # None: follow the last position
         self.title = QLabel("Click a head in the grid to inspect it")
         font = self.title.font()
         font.setBold(True)
@@ -97,7 +97,7 @@ class HeadDetail(QWidget):
             self.key_axis.set_labels(ticks)
             self.pattern_plot.getViewBox().setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.0)
             self.line_plot.setXRange(-0.5, len(tokens) - 0.5, padding=0.0)
-        self.set_query(min(self._query, len(tokens) - 1) if self._query else len(tokens) - 1)
+        self.set_query(len(tokens) - 1 if self._query is None else min(self._query, len(tokens) - 1))
 
     def set_query(self, position: int) -> None:
         """Show the attention from `position` to every key in the line view."""

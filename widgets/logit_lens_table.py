@@ -148,8 +148,11 @@ class LogitLensTable(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
 
-    def set_lens(self, data: LensData) -> None:
-        if self.model.set_data(data, self.model.focus if self.model.data_ is not None else None):
+    def set_lens(self, data: LensData, focus: int | None = None) -> None:
+        """New numbers; focus = the prompt position the target column reads (None: keep)."""
+        if focus is None and self.model.data_ is not None:
+            focus = self.model.focus
+        if self.model.set_data(data, focus):
             self.table.resizeColumnsToContents()
             self.table.resizeRowsToContents()
         else:  # same structure: only widen columns whose new text no longer fits (never shrink: no jitter)

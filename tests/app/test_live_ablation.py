@@ -119,3 +119,25 @@ def test_a_knob_drag_skips_an_expensive_lens_and_refreshes_it_when_the_knob_rest
     assert controller.last_result.interventions == (Scale("L1.H0", 0.5),)
     assert win.logit_lens.table.isEnabled() and "paused" not in win.logit_lens.caption.text()
     win.close()
+
+
+def test_gpt2_style_answers_keep_their_leading_space(window) -> None:
+    window.controller.set_target(" Mary")
+    window.controller.set_foil("   ")
+    assert window.controller.state.target == " Mary" and window.controller.state.foil == ""
+
+
+def test_export_to_an_unwritable_place_reports_instead_of_raising(window, tmp_path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert window.files.export_all_data(str(blocker / "sub"), ("csv",)) == []
+    assert "Could not export" in window.error_label.text()
+
+
+def test_changing_the_corrupted_prompt_updates_resample_ablations(qtbot, window) -> None:
+    c = window.controller
+    c.set_corrupted("When John and Mary went to the park , Mary gave a drink to")
+    c.ablate(["L0.H2"], "resample")
+    c.set_corrupted("When Mary and John went to the shop , John gave a book to")
+    assert c.state.interventions == (Ablation("L0.H2", "resample", source_prompt=c.state.corrupted),)
+    run_until(qtbot, c, lambda r: r.interventions == c.state.interventions)

@@ -177,3 +177,15 @@ def test_missing_model_offers_to_pick_it_and_then_applies_the_session(qtbot, tin
         other.files.open(str(path))
     assert blocker.args[1], blocker.args[0]
     assert other.controller.state.interventions == (Ablation("L0.H3"),)
+
+
+def test_a_session_whose_model_fails_does_not_become_the_save_target(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    window = make_window(qtbot, str(tiny_gpt2_dir))
+    path = tmp_path / "elsewhere.microtome"
+    data = json.loads(window.files.sessions.snapshot().model_dump_json())
+    data["model"]["source"] = str(tmp_path / "gone")
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with qtbot.waitSignal(window.files.sessions.failed, timeout=TIMEOUT):
+        window.files.open(str(path))
+    assert window.files.sessions.path is None  # Ctrl+S will ask where, not overwrite that file
+    assert window.controller.state.prompt == PROMPT

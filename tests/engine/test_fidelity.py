@@ -86,7 +86,9 @@ def test_dla_of_one_head_equals_manual_computation(tiny_engine: Engine) -> None:
 def test_head_scores_match_patterns_by_hand(tiny_engine: Engine) -> None:
     scores = tiny_engine.head_scores(seg_len=7, n_sequences=3, seed=1)
     rng = np.random.default_rng(1)
-    seg = tiny_engine.random_token_ids((3, 7), rng)
+    pool = np.arange(2, 102)  # every ordinary token of the tiny model (0 = BOS, 1 = [UNK] are special)
+    seg = np.stack([rng.choice(pool, size=7, replace=False) for _ in range(3)])
+    assert all(len(set(row)) == 7 for row in seg)  # no repeats inside a segment
     ids = np.concatenate([np.zeros((3, 1), dtype=np.int64), seg, seg], axis=1)
     refs = [reference_forward(tiny_engine.model, row.tolist()) for row in ids]
     l, h = 1, 3

@@ -28,3 +28,14 @@ def test_long_prompts_get_thinned_and_shortened_labels() -> None:
     ticks = token_ticks([f"token_number_{i}" for i in range(200)], max_labels=50)
     assert len(ticks) == 50
     assert all(len(label.split(" ", 1)[1]) <= 12 for _, label in ticks)
+
+
+def test_a_chosen_query_of_zero_survives_the_next_result(qtbot) -> None:
+    detail = HeadDetail()
+    qtbot.addWidget(detail)
+    tokens = ["<bos>", "a", "b", "c"]
+    detail.set_head("L0.H0", causal_patterns(1, 1, 4)[0, 0], tokens)
+    assert detail.query == 3
+    detail.set_query(0)  # the BOS attention sink is a common thing to look at
+    detail.set_head("L0.H0", causal_patterns(1, 1, 4, seed=2)[0, 0], tokens)
+    assert detail.query == 0
