@@ -15,7 +15,7 @@ from engine.errors import EngineError
 
 from . import intervention_edits as edits
 from .engine_thread import EngineBridge
-from .requests import ComputeHeadScores, LoadModel, Loaded, RunBaseline, RunPrompt
+from .requests import ComputeHeadScores, LoadModel, Loaded, ResolveLoad, RunBaseline, RunPrompt
 from .undo import SetInterventions
 
 DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
@@ -60,6 +60,7 @@ class Controller(QObject):
         self._baseline_key: tuple | None = None  # (prompt, target, foil) the baseline was run with
         self._request_keys: dict[str, dict[int, tuple]] = {"run": {}, "baseline": {}}  # kind -> id -> key
         self._shown_run = 0  # id of the run result on display
+        self._cancelled_loads: set[int] = set()
         self.head_scores = None
         self.undo_stack = QUndoStack(self)
         self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
@@ -81,7 +82,9 @@ class Controller(QObject):
     def cancel_load(self) -> None:
         """Drop the pending load, or discard the running one when it ends; the current model stays."""
         if "load" in self._latest:
-            self.bridge.cancel_load(self._latest.pop("load"))
+            request_id = self._latest.pop("load")
+            self._cancelled_loads.add(request_id)
+            self.bridge.cancel_load(request_id)
             self.loading.emit(False)
             self.status.emit("Model loading cancelled")
 
@@ -223,6 +226,11 @@ class Controller(QObject):
         return key == (s.prompt, s.target, s.foil) and request_id > self._shown_run
 
     def _on_finished(self, request_id: int, kind: str, payload: object) -> None:
+        if kind == "resolve":
+            return
+        if kind == "load":  # tell the engine thread whether to keep this model or go back
+            accepted = request_id not in self._cancelled_loads and not self.is_stale(request_id, kind)
+            self.bridge.submit(ResolveLoad(accepted))
         key = self._take_key(request_id, kind)
         if not self._shows(request_id, kind, key):
             return

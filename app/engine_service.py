@@ -7,7 +7,7 @@ import time
 import traceback
 from typing import Callable
 
-from .requests import ComputeHeadScores, LoadModel, Loaded, Request, RunPrompt
+from .requests import ComputeHeadScores, LoadModel, Loaded, Request, ResolveLoad, RunPrompt
 
 Progress = Callable[[str], None]
 
@@ -21,6 +21,12 @@ class EngineService:
     def handle(self, request: Request, progress: Progress) -> object:
         if isinstance(request, LoadModel):
             return self._load(request, progress)
+        if isinstance(request, ResolveLoad):
+            if request.accept:
+                self.previous = None  # the old model's memory (GPU included) can go now
+            else:
+                self.undo_load()
+            return None
         if self.engine is None:
             raise RuntimeError("no model is loaded yet")
         if isinstance(request, RunPrompt):
@@ -34,7 +40,8 @@ class EngineService:
 
     def undo_load(self) -> None:
         """Go back to the model in use before the last load (that load was cancelled)."""
-        self.engine, self.previous = self.previous, None
+        if self.previous is not None:
+            self.engine, self.previous = self.previous, None
 
     def _load(self, request: LoadModel, progress: Progress) -> Loaded:
         start = time.perf_counter()

@@ -21,6 +21,15 @@ class LoadModel:
 
 
 @dataclass(frozen=True)
+class ResolveLoad:
+    """The UI's verdict on the last finished load: keep it (free the old model) or go back
+    to the old model (the load was cancelled while it finished)."""
+
+    accept: bool
+    kind: ClassVar[str] = "resolve"
+
+
+@dataclass(frozen=True)
 class RunPrompt:
     prompt: str
     interventions: tuple = ()
@@ -45,8 +54,9 @@ class ComputeHeadScores:
     kind: ClassVar[str] = "scores"
 
 
-Request = LoadModel | RunPrompt | RunBaseline | ComputeHeadScores
-PRIORITY: tuple[str, ...] = ("load", "run", "baseline", "scores")  # a load before runs queued after it
+Request = LoadModel | ResolveLoad | RunPrompt | RunBaseline | ComputeHeadScores
+# a verdict on a finished load first, a load before the runs queued after it
+PRIORITY: tuple[str, ...] = ("resolve", "load", "run", "baseline", "scores")
 
 
 @dataclass(frozen=True)
@@ -60,5 +70,5 @@ class Loaded:
     weights_digest: str | None = None  # sha256 of the local safetensors files (None for hub ids)
 
 
-__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request",
+__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request", "ResolveLoad",
            "RunBaseline", "RunPrompt"]

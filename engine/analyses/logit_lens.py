@@ -34,7 +34,7 @@ def logit_lens(
         block = resid[start : start + chunk].reshape(-1, d)
         logits = unembed(final_norm(block)).float()  # [chunk * P, V]
         probs = torch.softmax(logits, dim=-1)
-        p, i = probs.topk(k, dim=-1)
+        p, i = probs.topk(min(k, probs.shape[-1]), dim=-1)  # a toy vocabulary may be smaller than k
         top_ids.append(i)
         top_probs.append(p)
         if target_id is not None:

@@ -78,3 +78,30 @@ def test_a_focused_head_does_not_survive_a_switch_to_a_smaller_model(qtbot, tiny
     assert (head is None or (head[0] < 2 and head[1] < 4)) and window.head_grid.grid_shape == (2, 4)
     assert window.head_detail.title.text().startswith("L")  # the detail shows a head of this model
     window.close()
+
+
+def test_the_old_model_is_released_after_a_load_and_kept_after_a_late_cancel(qtbot, tiny_gpt2_dir, tmp_path) -> None:
+    from training.tiny_models import save_random_gpt2
+
+    other = save_random_gpt2(tmp_path / "three", ["the", "store"], n_layer=3)
+    controller = Controller()
+    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
+    service = controller.bridge.service
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    first = service.engine
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(other), "cpu")
+    qtbot.waitUntil(lambda: service.previous is None, timeout=10_000)  # the 2-layer model is not held
+    assert service.engine is not first and service.engine.info.n_layers == 3
+
+    # a cancel that arrives after the worker finished the load: the UI drops it, the engine goes back too
+    controller._cancelled_loads.add(controller._latest.get("load", 0) + 1000)  # keep the set non-trivial
+    with qtbot.waitSignal(controller.bridge.finished, timeout=120_000,
+                          check_params_cb=lambda i, kind, payload: kind == "load"):
+        request_id = controller.load_model(str(tiny_gpt2_dir), "cpu")
+        controller._cancelled_loads.add(request_id)  # as if Cancel was pressed just as it finished
+        controller._latest.pop("load", None)
+    qtbot.waitUntil(lambda: service.engine.info.n_layers == 3 and service.previous is None, timeout=10_000)
+    assert controller.loaded.info.n_layers == 3
+    controller.shutdown()

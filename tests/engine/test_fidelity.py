@@ -109,3 +109,12 @@ def test_logit_lens_on_chosen_positions_equals_those_columns(tiny_engine: Engine
     np.testing.assert_allclose(part.top_probs, full.top_probs[:, [3, last]], atol=1e-6)
     np.testing.assert_array_equal(part.top_tokens, full.top_tokens[:, [3, last]])
     np.testing.assert_array_equal(part.target_ranks, full.target_ranks[:, [3, last]])
+
+
+def test_logit_lens_on_a_vocabulary_smaller_than_k(tmp_path) -> None:
+    from training.tiny_models import save_random_gpt2
+
+    engine = Engine(save_random_gpt2(tmp_path / "toy", ["a", "b"]), device="cpu")  # 4 tokens with BOS and UNK
+    lens = engine.run("a b a", want=["logit_lens"], lens_k=5).logit_lens
+    assert lens.top_ids.shape[-1] == 4
+    np.testing.assert_allclose(lens.top_probs.sum(-1), 1.0, atol=1e-5)
