@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt
@@ -22,6 +23,7 @@ from .model_picker import ModelPicker
 from .presentation import Presentation
 from .settings import Settings, save_settings
 
+log = logging.getLogger(__name__)
 SCORE_FIELDS = {"induction": "induction", "previous-token": "previous_token", "duplicate-token": "duplicate_token"}
 
 
@@ -233,6 +235,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Microtome — {'demo model' if loaded.is_demo else info.source}")
 
     def _on_result(self, result) -> None:
+        """Every panel shows the new result; a display failure is reported, never half-silent."""
+        try:
+            self._show_result(result)
+        except Exception as exc:  # noqa: BLE001 - a Qt slot must not raise; say what broke instead
+            log.exception("displaying a result failed")
+            self._on_error(f"Internal display error: {type(exc).__name__}: {exc}")
+
+    def _show_result(self, result) -> None:
         self.error_label.setText("")
         self.time_label.setText(f"run {result.elapsed_ms:.0f} ms")
         tokens = list(result.tokens)

@@ -141,3 +141,15 @@ def test_changing_the_corrupted_prompt_updates_resample_ablations(qtbot, window)
     c.set_corrupted("When Mary and John went to the shop , John gave a book to")
     assert c.state.interventions == (Ablation("L0.H2", "resample", source_prompt=c.state.corrupted),)
     run_until(qtbot, c, lambda r: r.interventions == c.state.interventions)
+
+
+def test_a_display_failure_is_reported_and_the_window_keeps_working(qtbot, window, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise ValueError("simulated widget failure")
+
+    monkeypatch.setattr(window.logit_lens, "set_lens", broken)
+    window._on_result(window.controller.last_result)
+    assert "Internal display error" in window.error_label.text()
+    monkeypatch.undo()
+    window._on_result(window.controller.last_result)
+    assert window.error_label.text() == ""
