@@ -118,6 +118,15 @@ class Engine:
                                 logits_to_keep=logits_to_keep).logits
         return logits, store
 
+    def _forward_edits(self, ids: torch.Tensor, edits: dict, logits_to_keep: int = 1
+                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """A forward with raw hook edits (batched patching builds its own)."""
+        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, (), edits) as store:
+            ids = ids.to(self.loaded.device)
+            logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
+                                logits_to_keep=logits_to_keep).logits
+        return logits, store
+
     def run(self, prompt: str, interventions: Sequence[Intervention] = (),
             want: Iterable[str] = ("patterns", "logit_lens"), target: str | int | None = None,
             foil: str | int | None = None, top_k: int = 10, lens_k: int = 5,

@@ -1,0 +1,91 @@
+"""Batched activation patching equals a one-at-a-time loop, and behaves as patching must."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine import Engine, PromptError
+from engine.hooks import hooks_attached
+from engine.patching import activation_patching
+
+CLEAN = "When Mary and John went to the store , John gave a drink to"
+CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
+
+
+def reference_loop(engine: Engine, sweep: str, mode: str = "denoise") -> np.ndarray:
+    """One forward per variant, written without the batched code's indexing."""
+    clean, corrupt = engine.tokenize(CLEAN), engine.tokenize(CORRUPT)
+    source_ids, base_ids = (clean, corrupt) if mode == "denoise" else (corrupt, clean)
+    t, f = engine.token_id("Mary"), engine.token_id("John")
+    n_layers, n_heads, d_head = engine.info.n_layers, engine.info.n_heads, engine.info.d_head
+    model, adapter = engine.model, engine.adapter
+
+    def run(ids, capture=(), edits=None):
+        with torch.no_grad(), hooks_attached(model, adapter, n_layers, capture, edits or {}) as store:
+            logits = model(input_ids=torch.from_numpy(ids)[None]).logits[0, -1]
+        return float(logits[t] - logits[f]), store
+
+    m_clean, _ = run(clean)
+    m_corrupt, _ = run(corrupt)
+    names = ([f"blocks.{l}.hook_resid_pre" for l in range(n_layers)] + [f"blocks.{n_layers - 1}.hook_resid_post"]
+             if sweep == "resid" else
+             [f"blocks.{l}.attn.hook_z" for l in range(n_layers)] if sweep == "head" else
+             [f"blocks.{l}.hook_{sweep}" for l in range(n_layers)])
+    _, source = run(source_ids, capture=names)
+    columns = n_heads if sweep == "head" else len(clean)
+    values = np.zeros((len(names), columns))
+    for r, name in enumerate(names):
+        for c in range(columns):
+            def edit(act, name=name, c=c):
+                act = act.clone()
+                if sweep == "head":
+                    act[0, :, c * d_head:(c + 1) * d_head] = source[name][0, :, c * d_head:(c + 1) * d_head]
+                else:
+                    act[0, c] = source[name][0, c]
+                return act
+            m, _ = run(base_ids, edits={name: [edit]})
+            values[r, c] = (m - m_corrupt) / (m_clean - m_corrupt)
+    return values
+
+
+@pytest.fixture(scope="module")
+def demo() -> Engine:
+    return Engine(device="cpu")
+
+
+@pytest.mark.parametrize("sweep", ["resid", "attn_out", "mlp_out", "head"])
+@pytest.mark.parametrize("mode", ["denoise", "noise"])
+def test_batched_sweep_equals_one_at_a_time_loop(demo: Engine, sweep: str, mode: str) -> None:
+    got = activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", sweep, mode=mode, chunk_size=7)
+    np.testing.assert_allclose(got.values, reference_loop(demo, sweep, mode), atol=1e-5)
+
+
+def test_patching_the_whole_last_residual_recovers_clean_and_identical_tokens_change_nothing(demo: Engine) -> None:
+    result = activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "resid")
+    assert result.row_labels[-1] == "final"
+    assert result.values[-1, -1] == pytest.approx(1.0, abs=1e-6)  # the last position after the last layer
+    same = demo.tokenize(CLEAN) == demo.tokenize(CORRUPT)
+    np.testing.assert_allclose(result.values[0, same], 0.0, atol=1e-6)  # embeddings of identical tokens
+
+
+def test_the_ioi_head_the_model_card_names_is_found_by_patching(demo: Engine) -> None:
+    result = activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
+    l, h = np.unravel_index(np.argmax(result.values), result.values.shape)
+    assert (l, h) == (0, 3), result.values  # L0H3: the model card's most important IOI head
+
+
+def test_progress_is_reported_and_cancel_stops_between_chunks(demo: Engine) -> None:
+    from engine.patching import Cancelled
+
+    seen = []
+    activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head", chunk_size=5, progress=lambda d, n: seen.append((d, n)))
+    assert seen[-1] == (16, 16) and len(seen) == 4
+    with pytest.raises(Cancelled):
+        activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head", chunk_size=5, cancelled=lambda: True)
+
+
+def test_prompts_of_different_lengths_are_refused(demo: Engine) -> None:
+    with pytest.raises(PromptError, match="same number of tokens"):
+        activation_patching(demo, CLEAN, CORRUPT + " Mary", "Mary", "John", "head")
