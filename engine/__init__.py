@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Engine": "engine",
-    "activation_patching": "patching", "PatchingResult": "patching",
+    "activation_patching": "patching", "attribution_patching": "patching", "PatchingResult": "patching",
     "Ablation": "interventions", "Scale": "interventions", "Intervention": "interventions",
     "intervention_from_dict": "interventions",
     "EngineError": "errors", "HubUnreachableError": "errors", "InterventionError": "errors",
@@ -29,7 +29,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .patching import PatchingResult, activation_patching
+    from .patching import PatchingResult, activation_patching, attribution_patching
     from .errors import (EngineError, HubUnreachableError, InterventionError, ModelNotFoundError,
                          NoSafetensorsError, PromptError, UnknownTokenError, UnsupportedArchitectureError)
     from .interventions import Ablation, Intervention, Scale, intervention_from_dict

@@ -18,6 +18,7 @@ import torch
 
 from .engine import Engine
 from .errors import EngineError, PromptError
+from .hooks import hooks_attached
 
 SWEEPS = ("resid", "attn_out", "mlp_out", "head")
 
@@ -117,3 +118,52 @@ def _batched_edits(chunk: list[tuple[int, int]], sweep: str, source: dict[str, t
         return edit
 
     return {name: [make(name, targets)] for name, targets in by_hook.items()}
+
+
+def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str, foil: str,
+                         sweep: str = "head") -> PatchingResult:
+    """First-order estimate of every denoising patch at once: (clean - corrupted activation)
+    times the metric's gradient on the corrupted run. One clean forward, one corrupted
+    forward and one backward, whatever the number of components."""
+    if sweep not in SWEEPS:
+        raise EngineError(f"unknown sweep '{sweep}' (choose from {', '.join(SWEEPS)})")
+    clean_ids, corrupt_ids = engine.tokenize(clean), engine.tokenize(corrupted)
+    if len(clean_ids) != len(corrupt_ids):
+        raise PromptError(f"The clean and corrupted prompts must have the same number of tokens "
+                          f"({len(clean_ids)} vs {len(corrupt_ids)})")
+    t, f = engine.token_id(target), engine.token_id(foil)
+    n_layers, n_heads = engine.info.n_layers, engine.info.n_heads
+    rows = n_layers + 1 if sweep == "resid" else n_layers
+    hooks = [_hook(sweep, l, n_layers) for l in range(rows)]
+    clean_logits, clean_acts = engine._forward(torch.from_numpy(clean_ids)[None], (), hooks, logits_to_keep=1)
+    clean_m = float(clean_logits[0, -1, t] - clean_logits[0, -1, f])
+
+    def grad_leaf(act: torch.Tensor) -> torch.Tensor:  # the one leaf: the whole graph hangs off the embeddings
+        return act.detach().requires_grad_(True)
+
+    def keep_grad(act: torch.Tensor) -> torch.Tensor:
+        act.retain_grad()
+        return act
+
+    edits = {"hook_embed": [grad_leaf], **{name: [keep_grad] for name in hooks}}
+    ids = torch.from_numpy(corrupt_ids)[None].to(engine.loaded.device)
+    with torch.enable_grad(), hooks_attached(engine.model, engine.adapter, n_layers, hooks, edits) as acts:
+        logits = engine.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False, logits_to_keep=1).logits
+        metric = logits[0, -1, t].float() - logits[0, -1, f].float()
+        metric.backward()
+        corrupt_m = float(metric.detach())
+        if abs(clean_m - corrupt_m) < 1e-6:
+            raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
+        values = []
+        for name in hooks:
+            delta = (clean_acts[name][0] - acts[name][0].detach()).float()  # [S, d] or [S, H*dh]
+            grad = acts[name].grad[0].float()
+            if sweep == "head":
+                per = (delta * grad).view(delta.shape[0], n_heads, -1).sum(dim=(0, 2))  # [H]
+            else:
+                per = (delta * grad).sum(-1)  # [S]
+            values.append(per.cpu().numpy())
+    estimate = np.stack(values) / (clean_m - corrupt_m)
+    row_labels = tuple(f"L{l}" for l in range(n_layers)) + (("final",) if sweep == "resid" else ())
+    column_labels = tuple(f"H{h}" for h in range(n_heads)) if sweep == "head" else tuple(engine.decode_tokens(clean_ids))
+    return PatchingResult(f"{sweep} (attribution)", estimate, row_labels, column_labels, clean_m, corrupt_m, "denoise")
