@@ -13,30 +13,19 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from app.controller import Controller, ViewState
-from app.main_window import MainWindow
-from app.settings import Settings
 from engine import Ablation, Engine
-
-PROMPT = "When Mary and John went to the store , John gave a drink to"
+from tests.app.conftest import IOI_PROMPT as PROMPT
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120_000
 
 
 @pytest.fixture
-def window(qtbot, tiny_gpt2_dir):
-    controller = Controller()
-    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
-    win = MainWindow(controller, Settings())
-    qtbot.addWidget(win)
-    win.resize(1400, 950)
-    win.show()
-    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
-        controller.load_model(str(tiny_gpt2_dir), "cpu")
+def window(qtbot, tiny_window):
+    """The tiny model's window with L1.H2 ablated (so the ablation table has a before/after)."""
+    controller = tiny_window.controller
     controller.ablate(["L1.H2"])
     qtbot.waitUntil(lambda: controller.last_result.interventions == (Ablation("L1.H2"),), timeout=TIMEOUT)
-    yield win
-    win.close()
+    return tiny_window
 
 
 def test_svg_is_xml_with_token_labels(window, tmp_path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 
 from app.controller import Controller
 from app.main_window import MainWindow

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF
 
 from app.controller import Controller, ViewState
 from app.main_window import MainWindow
 from app.settings import Settings
 from engine import Ablation, Engine, Scale
+from tests.app.conftest import IOI_PROMPT as PROMPT
 from tests.widgets.test_component_graph import drag
 
-PROMPT = "When Mary and John went to the store , John gave a drink to"
 TIMEOUT = 120_000
 
 
 @pytest.fixture
-def window(qtbot, tiny_gpt2_dir):
-    controller = Controller()
-    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
-    win = MainWindow(controller, Settings())
-    qtbot.addWidget(win)
-    win.resize(1400, 950)
-    win.show()
-    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
-        controller.load_model(str(tiny_gpt2_dir), "cpu")
-    win.docks["graph"].raise_()
-    qtbot.waitExposed(win.graph)
-    yield win
-    win.close()
+def window(qtbot, tiny_window):
+    """The tiny model's window with the component graph in front."""
+    tiny_window.docks["graph"].raise_()
+    qtbot.waitExposed(tiny_window.graph)
+    return tiny_window
 
 
 def run_until(qtbot, controller: Controller, predicate) -> None:

@@ -70,7 +70,7 @@ def test_mutated_files_load_or_are_rejected_cleanly(path, value, drop) -> None:
         else:
             node[last] = value
     except (KeyError, IndexError, TypeError):
-        pass
+        pass  # the path does not exist in this file: the unmutated file is still a valid input
     session = load_or_reject(json.dumps(data, allow_nan=True))
     if session is not None:  # whatever loads is a usable, consistent session
         session.intervention_objects()

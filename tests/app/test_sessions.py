@@ -12,7 +12,7 @@ import pytest
 
 from app.controller import Controller, ViewState
 from app.main_window import MainWindow
-from app.session_file import SCHEMA_VERSION, SessionError, load_session, save_session
+from app.session_file import SCHEMA_VERSION, load_session, save_session
 from app.settings import Settings
 from engine import Ablation
 

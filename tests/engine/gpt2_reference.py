@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 ZOverride = Callable[[int, torch.Tensor], torch.Tensor]  # (layer, z [S, H, dh]) -> z
 MlpOverride = Callable[[int, torch.Tensor], torch.Tensor]  # (layer, mlp_out [S, d]) -> mlp_out
