@@ -52,7 +52,7 @@ class Engine:
         self.info = ModelInfo(
             source=loaded.source, family=loaded.adapter.family, model_type=cfg.model_type,
             n_layers=cfg.num_hidden_layers, n_heads=cfg.num_attention_heads, d_model=cfg.hidden_size,
-            d_head=cfg.hidden_size // cfg.num_attention_heads,
+            d_head=getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
             n_ctx=getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 0),
             vocab_size=self.adapter.unembed_weight(self.model).shape[1],
             device=str(loaded.device), dtype=str(loaded.dtype).removeprefix("torch."))

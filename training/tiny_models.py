@@ -47,3 +47,29 @@ def gpt2_small_shaped(folder: Path) -> Path:
     """12 layers x 12 heads, d_model 768, 50257-token vocabulary, 1024 positions: GPT-2 small's shape."""
     return save_random_gpt2(folder, [f"t{i}" for i in range(50255)], n_layer=12, n_head=12, n_embd=768,
                             n_positions=1024, initializer_range=0.02)
+
+
+def save_random_family(folder: Path, words: list[str], family: str, seed: int = 0) -> Path:
+    """A tiny random model of another family (2 layers, 4 heads, d_model 32) with the same
+    word-level tokenizer: 'gpt_neox' (parallel residual, rotary) or 'llama' (RMSNorm, rotary,
+    grouped-query attention with 2 key/value heads)."""
+    import torch
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_word_tokenizer(words, folder)
+    common = dict(vocab_size=len(words) + 2, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=64, max_position_embeddings=64, bos_token_id=0, eos_token_id=0,
+                  pad_token_id=0, initializer_range=0.3)
+    torch.manual_seed(seed)
+    if family == "gpt_neox":
+        model = GPTNeoXForCausalLM(GPTNeoXConfig(**common, rotary_pct=0.5, use_parallel_residual=True))
+    elif family == "llama":
+        model = LlamaForCausalLM(LlamaConfig(**common, num_key_value_heads=2, tie_word_embeddings=False))
+    else:
+        raise ValueError(f"unknown family {family}")
+    model.save_pretrained(folder)
+    return folder

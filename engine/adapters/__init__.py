@@ -5,8 +5,10 @@ from __future__ import annotations
 from ..errors import UnsupportedArchitectureError
 from .base import ArchitectureAdapter, HookSite, in_out_weight
 from .gpt2 import GPT2
+from .llama import LLAMA
+from .neox import NEOX
 
-ADAPTERS: tuple[ArchitectureAdapter, ...] = (GPT2,)
+ADAPTERS: tuple[ArchitectureAdapter, ...] = (GPT2, NEOX, LLAMA)
 
 
 def supported_model_types() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 
 from app.controller import Controller
 from app.main_window import MainWindow
@@ -104,3 +105,21 @@ def test_the_old_model_is_released_after_a_load_and_kept_after_a_late_cancel(qtb
     qtbot.waitUntil(lambda: service.engine.info.n_layers == 3 and service.previous is None, timeout=10_000)
     assert controller.loaded.info.n_layers == 3
     controller.shutdown()
+
+
+@pytest.mark.parametrize("family", ["gpt_neox", "llama"])
+def test_the_window_opens_other_families(qtbot, tmp_path, family) -> None:
+    from tests.conftest import TINY_WORDS
+    from training.tiny_models import save_random_family
+
+    folder = save_random_family(tmp_path / family, TINY_WORDS, family)
+    controller = Controller()
+    controller.state = controller.state.__class__(prompt="When Mary and John went", target="Mary", foil="John")
+    window = MainWindow(controller, load_settings())
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(folder), "cpu")
+    assert window.head_grid.grid_shape == (2, 4)
+    assert set(window.graph.nodes) >= {"L1.H3", "L1.mlp", "embed", "unembed"}
+    assert controller.last_result.dla is not None
+    window.close()
