@@ -17,6 +17,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--session", metavar="FILE", help="open a saved session (.microtome)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window after the first result, then exit")
+    parser.add_argument("--smoke", action="store_true", help="self-test on the demo model (window + engine thread), then exit")
     return parser.parse_args(argv)
 
 
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_export(parse_export_args(argv[1:]))
     args = parse_args(argv)
+    if args.smoke:
+        from .smoke import run_smoke
+
+        return run_smoke()
     from PySide6.QtWidgets import QApplication
 
     import pyqtgraph as pg

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 
 def resources_dir() -> Path:
-    """`resources/` beside the packages; inside a frozen bundle, under sys._MEIPASS."""
+    """`resources/` beside the packages; inside a frozen bundle, under sys._MEIPASS;
+    MICROTOME_RESOURCES overrides both (tests, relocated installs)."""
+    override = os.environ.get("MICROTOME_RESOURCES")
+    if override:
+        return Path(override)
     bundle = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle:
         return Path(bundle) / "resources"
