@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test bench demo-model clean
+.PHONY: setup run report test bench bundle demo-model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/head_grid.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
+
+bundle: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bundle]"
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN build.spec
+	QT_QPA_PLATFORM=offscreen dist/microtome/microtome --smoke
 
 demo-model: $(STAMP)
 	$(BIN)/python -m training.train_demo_model --out resources/demo_model
