@@ -44,7 +44,7 @@ class ModelRef(_Strict):
     n_heads: int = Field(ge=1)
 
 
-class ViewState(_Strict):
+class SessionView(_Strict):
     focused_head: tuple[int, int] | None = None
     focused_position: int | None = None
     score_key: str = "induction"
@@ -71,7 +71,7 @@ class Session(_Strict):
     target: str = ""
     foil: str = ""
     interventions: list[dict[str, Any]] = Field(default_factory=list)
-    view: ViewState = ViewState()
+    view: SessionView = SessionView()
     results: ResultsDigest | None = None
 
     @field_validator("interventions")

@@ -16,7 +16,7 @@ from engine.components import parse_component
 from engine.errors import InterventionError
 
 from .controller import Controller
-from .session_file import (SCHEMA_VERSION, ModelRef, ResultsDigest, Session, SessionError, ViewState,
+from .session_file import (SCHEMA_VERSION, ModelRef, ResultsDigest, Session, SessionError, SessionView,
                            differences, digest_of, load_session, save_session)
 
 APP_NAME = "microtome 0.1.0"
@@ -59,7 +59,7 @@ class SessionManager(QObject):
                            family=info.family, n_layers=info.n_layers, n_heads=info.n_heads),
             prompt=s.prompt, corrupted=s.corrupted, target=s.target, foil=s.foil,
             interventions=[i.to_dict() for i in s.interventions],
-            view=ViewState(focused_head=s.focused_head, focused_position=s.focused_position, score_key=s.score_key,
+            view=SessionView(focused_head=s.focused_head, focused_position=s.focused_position, score_key=s.score_key,
                            window_state=window_state),
             results=digest_of(result) if result is not None else None)
 

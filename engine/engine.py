@@ -112,16 +112,12 @@ class Engine:
     def _forward(self, ids: torch.Tensor, interventions: Sequence[Intervention], capture: Iterable[str],
                  logits_to_keep: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         edits = build_edits(interventions, self.info.n_layers, self.info.n_heads, ids.shape[-1], self._replacement)
-        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, capture, edits) as store:
-            ids = ids.to(self.loaded.device)
-            logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
-                                logits_to_keep=logits_to_keep).logits
-        return logits, store
+        return self._forward_edits(ids, edits, capture, logits_to_keep)
 
-    def _forward_edits(self, ids: torch.Tensor, edits: dict, logits_to_keep: int = 1
+    def _forward_edits(self, ids: torch.Tensor, edits: dict, capture: Iterable[str] = (), logits_to_keep: int = 0
                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """A forward with raw hook edits (batched patching builds its own)."""
-        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, (), edits) as store:
+        """A forward with raw hook edits (interventions compile to these; batched patching builds its own)."""
+        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, capture, edits) as store:
             ids = ids.to(self.loaded.device)
             logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
                                 logits_to_keep=logits_to_keep).logits

@@ -85,7 +85,7 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str,
             raise Cancelled("Patching was cancelled")
         chunk = variants[start : start + chunk_size]
         edits = _batched_edits(chunk, sweep, source, n_layers, n_heads)
-        logits, _ = engine._forward_edits(base.repeat(len(chunk), 1), edits)
+        logits, _ = engine._forward_edits(base.repeat(len(chunk), 1), edits, logits_to_keep=1)
         out[start : start + len(chunk)] = metric(logits).cpu().numpy()
         if progress is not None:
             progress(min(start + chunk_size, len(variants)), len(variants))

@@ -10,6 +10,17 @@ from app.model_picker import DEMO_ENTRY, ModelPicker
 from app.settings import load_settings
 
 
+def window_on(qtbot, source) -> MainWindow:
+    """A window with a short prompt, its model loaded and the first result shown."""
+    controller = Controller()
+    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
+    window = MainWindow(controller, load_settings())
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
+        controller.load_model(str(source), "cpu")
+    return window
+
+
 def test_layout_is_restored_in_the_next_session(qtbot) -> None:
     first = MainWindow(Controller(), load_settings())
     qtbot.addWidget(first)
@@ -43,12 +54,8 @@ def test_cancelled_load_keeps_the_previous_model(qtbot, tiny_gpt2_dir, tmp_path)
     from training.tiny_models import save_random_gpt2
 
     other = save_random_gpt2(tmp_path / "three_layers", ["a", "b", "c"], n_layer=3)
-    controller = Controller()
-    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
-    window = MainWindow(controller, load_settings())
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
-        controller.load_model(str(tiny_gpt2_dir), "cpu")
+    window = window_on(qtbot, tiny_gpt2_dir)
+    controller = window.controller
     controller.load_model(str(other), "cpu")
     assert window.cancel_action.isEnabled()
     controller.cancel_load()
@@ -64,12 +71,8 @@ def test_a_focused_head_does_not_survive_a_switch_to_a_smaller_model(qtbot, tiny
     from training.tiny_models import save_random_gpt2
 
     bigger = save_random_gpt2(tmp_path / "four_layers", ["the", "store", "a"], n_layer=4, n_head=8)
-    controller = Controller()
-    controller.state = controller.state.__class__(prompt="the store", target="", foil="")
-    window = MainWindow(controller, load_settings())
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
-        controller.load_model(str(bigger), "cpu")
+    window = window_on(qtbot, bigger)
+    controller = window.controller
     window.show_head(3, 7)
     window.focus_position(2)
     with qtbot.waitSignal(controller.result_ready, timeout=120_000):
