@@ -87,7 +87,7 @@ def hooks_attached(
     groups: dict[tuple[str, str], list[tuple[str, int | None]]] = defaultdict(list)
     for name in sorted(capture | set(edits)):
         path, site = resolve_hook(adapter, name, n_layers)
-        groups[(path, site.io)].append((name, site.index))
+        groups[(path, site.io)].append((name, (site.index, site.third)))
 
     store: dict[str, torch.Tensor] = {}
     handles: list[torch.utils.hooks.RemovableHandle] = []
@@ -116,13 +116,20 @@ def _input_hook(names, capture, edits, store):
 
 
 def _output_hook(entries, capture, edits, store):
-    by_index: dict[int | None, list[str]] = defaultdict(list)
-    for name, index in entries:
-        by_index[index].append(name)
+    by_place: dict[tuple[int | None, int | None], list[str]] = defaultdict(list)
+    for name, place in entries:
+        by_place[place].append(name)
 
     def hook(module, args, output):
-        for index, names in by_index.items():
-            new = _process(names, _select(output, index), capture, edits, store)
+        for (index, third), names in by_place.items():
+            value = _select(output, index)
+            if third is None:
+                new = _process(names, value, capture, edits, store)
+            else:  # one third of a fused q/k/v projection: edit that slice, keep the rest
+                width = value.shape[-1] // 3
+                part = _process(names, value[..., third * width:(third + 1) * width], capture, edits, store)
+                new = None if part is None else torch.cat(
+                    [value[..., :third * width], part, value[..., (third + 1) * width:]], dim=-1)
             if new is not None:
                 output = _replace(output, index, new)
         return output

@@ -1,16 +1,18 @@
-"""Activation patching sweeps, batched: many patched variants in one forward pass.
+"""Activation patching sweeps, batched and resumed from the patched layer.
 
-Denoising (the default): run the corrupted prompt with one component's activation taken
-from the clean run, for every component at once in chunks of the batch dimension; the
-metric is logit(target) - logit(foil) at the last position, normalised so the clean run
-scores 1 and the corrupted run 0. Noising swaps the roles of the two prompts.
+Denoising (the default): run the corrupted prompt with one slice of one activation taken
+from the clean run, for every cell of a sweep (see patch_sweeps.SWEEPS). The metric is
+logit(target) - logit(foil) at the last position; `values` are normalised so the clean
+run scores 1 and the corrupted run 0 (`raw` keeps the logit differences). Noising swaps
+the roles of the two prompts.
 
-Sweeps: 'resid' (residual stream into each layer, plus after the last, x position),
-'attn_out' and 'mlp_out' (layer x position), 'head' (layer x head, all positions)."""
+Speed: many variants share one forward (the batch dimension), and a variant patched at
+layer l starts from the unpatched run's residual stream entering layer l (engine.resume),
+so early layers are never recomputed; only two logits are computed at the end."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -18,152 +20,160 @@ import torch
 
 from .engine import Engine
 from .errors import EngineError, PromptError
-from .hooks import hooks_attached
+from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
+from .resume import resumed_logits
 
-SWEEPS = ("resid", "attn_out", "mlp_out", "head")
+__all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
+
+Progress = Callable[[int, int], None]
+IsCancelled = Callable[[], bool]
 
 
 @dataclass(frozen=True)
 class PatchingResult:
     sweep: str
-    values: np.ndarray  # normalised metric: [rows, columns]
+    values: np.ndarray  # normalised metric (clean 1, corrupted 0): [rows, columns]
     row_labels: tuple[str, ...]
     column_labels: tuple[str, ...]
     clean_metric: float
     corrupted_metric: float
     mode: str  # 'denoise' (clean into corrupted) or 'noise' (corrupted into clean)
+    raw: np.ndarray | None = None  # the logit differences themselves
+    method: str = "activation"  # 'activation', 'attribution' or 'path'
+    details: dict = field(default_factory=dict)  # e.g. the receiver of a path-patching sweep
 
 
 class Cancelled(EngineError):
     """The sweep was cancelled between chunks."""
 
 
-def _hook(sweep: str, layer: int, n_layers: int) -> str:
-    if sweep == "resid":
-        return f"blocks.{layer}.hook_resid_pre" if layer < n_layers else f"blocks.{n_layers - 1}.hook_resid_post"
-    if sweep == "head":
-        return f"blocks.{layer}.attn.hook_z"
-    return f"blocks.{layer}.hook_{sweep}"
+@dataclass(frozen=True)
+class PromptPair:
+    clean_ids: np.ndarray
+    corrupt_ids: np.ndarray
+    target_id: int
+    foil_id: int
+    tokens: list[str]
+
+    def source_and_base(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        if mode not in ("denoise", "noise"):
+            raise EngineError("mode is 'denoise' or 'noise'")
+        return (self.clean_ids, self.corrupt_ids) if mode == "denoise" else (self.corrupt_ids, self.clean_ids)
 
 
-def activation_patching(engine: Engine, clean: str, corrupted: str, target: str, foil: str, sweep: str = "head",
-                        mode: str = "denoise", chunk_size: int = 64,
-                        progress: Callable[[int, int], None] | None = None,
-                        cancelled: Callable[[], bool] | None = None) -> PatchingResult:
-    """Patch every component of `sweep` one at a time (batched) and measure the metric."""
-    if sweep not in SWEEPS:
-        raise EngineError(f"unknown sweep '{sweep}' (choose from {', '.join(SWEEPS)})")
-    if mode not in ("denoise", "noise"):
-        raise EngineError("mode is 'denoise' or 'noise'")
+def prepare_pair(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int) -> PromptPair:
+    """Tokenise a clean/corrupted pair; they must have the same number of tokens."""
     clean_ids, corrupt_ids = engine.tokenize(clean), engine.tokenize(corrupted)
     if len(clean_ids) != len(corrupt_ids):
         raise PromptError(f"The clean and corrupted prompts must have the same number of tokens "
                           f"({len(clean_ids)} vs {len(corrupt_ids)})")
-    t, f = engine.token_id(target), engine.token_id(foil)
-    n_layers, n_heads, seq = engine.info.n_layers, engine.info.n_heads, len(clean_ids)
-    rows = n_layers + 1 if sweep == "resid" else n_layers
-    hooks = sorted({_hook(sweep, l, n_layers) for l in range(rows)})
+    return PromptPair(clean_ids, corrupt_ids, engine.token_id(target), engine.token_id(foil),
+                      engine.decode_tokens(clean_ids))
 
-    def metric(logits: torch.Tensor) -> torch.Tensor:
-        last = logits[:, -1].float()
-        return last[:, t] - last[:, f]
 
-    source_ids, base_ids = (clean_ids, corrupt_ids) if mode == "denoise" else (corrupt_ids, clean_ids)
-    clean_logits, _ = engine._forward(torch.from_numpy(clean_ids)[None], (), (), logits_to_keep=1)
-    corrupt_logits, _ = engine._forward(torch.from_numpy(corrupt_ids)[None], (), (), logits_to_keep=1)
-    _, source = engine._forward(torch.from_numpy(source_ids)[None], (), hooks, logits_to_keep=1)
-    clean_m, corrupt_m = float(metric(clean_logits)[0]), float(metric(corrupt_logits)[0])
+def n_kv_heads(engine: Engine) -> int:
+    return int(getattr(engine.model.config, "num_key_value_heads", None) or engine.info.n_heads)
+
+
+def rows_per_chunk(seq_len: int, batch_tokens: int = 4096) -> int:
+    """Variants per forward: enough to keep the matrix products large, few enough for the cache."""
+    return max(1, batch_tokens // max(seq_len, 1))
+
+
+def metric_of(engine: Engine, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
+              ) -> tuple[float, dict[str, torch.Tensor]]:
+    logits, store = resumed_logits(engine, torch.from_numpy(ids)[None], 0, None, {},
+                                   (pair.target_id, pair.foil_id), capture)
+    return float(logits[0, 0] - logits[0, 1]), store
+
+
+def activation_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+                        sweep: str = "head", mode: str = "denoise", chunk_size: int | None = None,
+                        progress: Progress | None = None, cancelled: IsCancelled | None = None,
+                        resume: bool = True) -> PatchingResult:
+    """Patch every cell of `sweep` (batched; resumed from the patched layer unless resume=False)."""
+    pair = prepare_pair(engine, clean, corrupted, target, foil)
+    info = engine.info
+    shape = sweep_shape(sweep, info.n_layers, info.n_heads, n_kv_heads(engine), info.d_head, pair.tokens)
+    source_ids, base_ids = pair.source_and_base(mode)
+    hooks = sorted({shape.hook(r) for r in range(len(shape.row_labels))})
+    if sweep == "head_pattern":
+        hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)]
+    resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
+    source_m, source = metric_of(engine, source_ids, pair, tuple(hooks))
+    base_m, base = metric_of(engine, base_ids, pair, resid_in)
+    clean_m, corrupt_m = (source_m, base_m) if mode == "denoise" else (base_m, source_m)
     if abs(clean_m - corrupt_m) < 1e-6:
         raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
 
-    columns = n_heads if sweep == "head" else seq
-    variants = [(r, c) for r in range(rows) for c in range(columns)]
-    out = np.empty(len(variants))
-    base = torch.from_numpy(base_ids)
-    for start in range(0, len(variants), chunk_size):
+    variants = [(r, c) for r in range(len(shape.row_labels)) for c in range(len(shape.column_labels))]
+    per_chunk = chunk_size or rows_per_chunk(len(base_ids))
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for variant in variants:
+        groups.setdefault(shape.layer(variant[0]) if resume else 0, []).append(variant)
+    chunks = [(start, items[i:i + per_chunk]) for start, items in sorted(groups.items())
+              for i in range(0, len(items), per_chunk)]
+    raw = np.empty((len(shape.row_labels), len(shape.column_labels)))
+    done = 0
+    for start, chunk in chunks:
         if cancelled is not None and cancelled():
             raise Cancelled("Patching was cancelled")
-        chunk = variants[start : start + chunk_size]
-        edits = _batched_edits(chunk, sweep, source, n_layers, n_heads)
-        logits, _ = engine._forward_edits(base.repeat(len(chunk), 1), edits, logits_to_keep=1)
-        out[start : start + len(chunk)] = metric(logits).cpu().numpy()
+        edits = chunk_edits(shape, chunk, source)
+        batch = torch.from_numpy(base_ids)[None].repeat(len(chunk), 1)
+        start_resid = base[f"blocks.{start}.hook_resid_pre"] if start > 0 else None
+        logits, _ = resumed_logits(engine, batch, start, start_resid, edits, (pair.target_id, pair.foil_id))
+        diffs = (logits[:, 0] - logits[:, 1]).cpu().numpy()
+        for (r, c), value in zip(chunk, diffs):
+            raw[r, c] = value
+        done += len(chunk)
         if progress is not None:
-            progress(min(start + chunk_size, len(variants)), len(variants))
-    values = ((out - corrupt_m) / (clean_m - corrupt_m)).reshape(rows, columns)  # clean 1, corrupted 0, both modes
-    row_labels = tuple(f"L{l}" for l in range(n_layers)) + (("final",) if sweep == "resid" else ())
-    column_labels = tuple(f"H{h}" for h in range(n_heads)) if sweep == "head" else tuple(engine.decode_tokens(clean_ids))
-    return PatchingResult(sweep, values, row_labels, column_labels, clean_m, corrupt_m, mode)
+            progress(done, len(variants))
+    values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
+    return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 
 
-def _batched_edits(chunk: list[tuple[int, int]], sweep: str, source: dict[str, torch.Tensor], n_layers: int,
-                   n_heads: int) -> dict[str, list]:
-    """One edit per hook point, patching row b of the batch at variant b's slice only."""
-    by_hook: dict[str, list[tuple[int, int]]] = {}
-    for batch_row, (layer, column) in enumerate(chunk):
-        by_hook.setdefault(_hook(sweep, layer, n_layers), []).append((batch_row, column))
-
-    def make(name: str, targets: list[tuple[int, int]]):
-        rows = torch.tensor([b for b, _ in targets])
-        cols = torch.tensor([c for _, c in targets])
-        src = source[name][0]  # [S, d] (z: [S, H*dh])
-
-        def edit(act: torch.Tensor) -> torch.Tensor:
-            out = act.clone()
-            if sweep == "head":
-                view = out.view(*out.shape[:-1], n_heads, -1)  # [B, S, H, dh]
-                view[rows, :, cols] = src.view(src.shape[0], n_heads, -1)[:, cols].transpose(0, 1).to(out.dtype)
-            else:
-                out[rows, cols] = src[cols].to(out.dtype)
-            return out
-        return edit
-
-    return {name: [make(name, targets)] for name, targets in by_hook.items()}
+def chunk_edits(shape: SweepShape, chunk: list[tuple[int, int]], source: dict[str, torch.Tensor]
+                ) -> dict[str, list]:
+    """One edit per hook point: batch row b takes variant b's slice from the source run."""
+    by_hook: dict[str, list[tuple[int, int, int]]] = {}
+    for b, (r, c) in enumerate(chunk):
+        by_hook.setdefault(shape.hook(r), []).append((b, r, c))
+    edits: dict[str, list] = {}
+    for name, items in by_hook.items():
+        src = source[name][0]  # [S, F]
+        mask = torch.zeros(len(chunk), *src.shape, dtype=torch.bool)
+        for b, r, c in items:
+            mask[b] = shape.mask(r, c, src.shape[-1])
+        if shape.name == "head_pattern":
+            _add_pattern_edits(edits, shape, name, mask, source)
+        else:
+            edits[name] = [_where_edit(mask, src)]
+    return edits
 
 
-def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str, foil: str,
-                         sweep: str = "head") -> PatchingResult:
-    """First-order estimate of every denoising patch at once: (clean - corrupted activation)
-    times the metric's gradient on the corrupted run. One clean forward, one corrupted
-    forward and one backward, whatever the number of components."""
-    if sweep not in SWEEPS:
-        raise EngineError(f"unknown sweep '{sweep}' (choose from {', '.join(SWEEPS)})")
-    clean_ids, corrupt_ids = engine.tokenize(clean), engine.tokenize(corrupted)
-    if len(clean_ids) != len(corrupt_ids):
-        raise PromptError(f"The clean and corrupted prompts must have the same number of tokens "
-                          f"({len(clean_ids)} vs {len(corrupt_ids)})")
-    t, f = engine.token_id(target), engine.token_id(foil)
-    n_layers, n_heads = engine.info.n_layers, engine.info.n_heads
-    rows = n_layers + 1 if sweep == "resid" else n_layers
-    hooks = [_hook(sweep, l, n_layers) for l in range(rows)]
-    clean_logits, clean_acts = engine._forward(torch.from_numpy(clean_ids)[None], (), hooks, logits_to_keep=1)
-    clean_m = float(clean_logits[0, -1, t] - clean_logits[0, -1, f])
+def _where_edit(mask: torch.Tensor, src: torch.Tensor):
+    def edit(act: torch.Tensor) -> torch.Tensor:
+        return torch.where(mask.to(act.device), src.to(act.device, act.dtype), act)
+    return edit
 
-    def grad_leaf(act: torch.Tensor) -> torch.Tensor:  # the one leaf: the whole graph hangs off the embeddings
-        return act.detach().requires_grad_(True)
 
-    def keep_grad(act: torch.Tensor) -> torch.Tensor:
-        act.retain_grad()
+def _add_pattern_edits(edits: dict[str, list], shape: SweepShape, z_name: str, mask: torch.Tensor,
+                       source: dict[str, torch.Tensor]) -> None:
+    """A head's output with the source run's attention pattern and this run's values:
+    z = pattern_source @ v, exact because z is exactly that product in the model."""
+    layer = int(z_name.split(".")[1])
+    pattern = source[f"blocks.{layer}.attn.hook_pattern"][0]  # [H, S, S]
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep_v(act: torch.Tensor) -> torch.Tensor:
+        seen["v"] = act
         return act
 
-    edits = {"hook_embed": [grad_leaf], **{name: [keep_grad] for name in hooks}}
-    ids = torch.from_numpy(corrupt_ids)[None].to(engine.loaded.device)
-    with torch.enable_grad(), hooks_attached(engine.model, engine.adapter, n_layers, hooks, edits) as acts:
-        logits = engine.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False, logits_to_keep=1).logits
-        metric = logits[0, -1, t].float() - logits[0, -1, f].float()
-        metric.backward()
-        corrupt_m = float(metric.detach())
-        if abs(clean_m - corrupt_m) < 1e-6:
-            raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
-        values = []
-        for name in hooks:
-            delta = (clean_acts[name][0] - acts[name][0].detach()).float()  # [S, d] or [S, H*dh]
-            grad = acts[name].grad[0].float()
-            if sweep == "head":
-                per = (delta * grad).view(delta.shape[0], n_heads, -1).sum(dim=(0, 2))  # [H]
-            else:
-                per = (delta * grad).sum(-1)  # [S]
-            values.append(per.cpu().numpy())
-    estimate = np.stack(values) / (clean_m - corrupt_m)
-    row_labels = tuple(f"L{l}" for l in range(n_layers)) + (("final",) if sweep == "resid" else ())
-    column_labels = tuple(f"H{h}" for h in range(n_heads)) if sweep == "head" else tuple(engine.decode_tokens(clean_ids))
-    return PatchingResult(f"{sweep} (attribution)", estimate, row_labels, column_labels, clean_m, corrupt_m, "denoise")
+    def edit(act: torch.Tensor) -> torch.Tensor:
+        v = seen["v"].view(act.shape[0], act.shape[1], shape.n_kv_heads, shape.d_head)
+        v = v.repeat_interleave(shape.n_heads // shape.n_kv_heads, dim=2)  # grouped-query: shared values
+        alt = torch.einsum("hqk,bkhd->bqhd", pattern.to(v.dtype), v).reshape(act.shape)
+        return torch.where(mask.to(act.device), alt, act)
+
+    edits.setdefault(f"blocks.{layer}.attn.hook_v", []).append(keep_v)
+    edits[z_name] = [edit]

@@ -21,6 +21,7 @@ class HookSite:
     module: str  # path template, '{l}' is the layer index
     io: Literal["input", "output"]
     index: int | None = None  # for tuple outputs: which element; None = the tensor itself or element 0
+    third: int | None = None  # fused q/k/v projections (GPT-2's c_attn): which equal third of the last dim
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def ioi_pairs(n: int) -> list[tuple[str, str, str, str]]:
 
 def test_attribution_patching_is_the_gradient_of_the_metric(demo: Engine) -> None:
     """Independent check: a finite difference along (clean - corrupted) for one head."""
-    from engine.patching import attribution_patching
+    from engine.attribution import attribution_patching
 
     result = attribution_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
     clean, corrupt = demo.tokenize(CLEAN), demo.tokenize(CORRUPT)
@@ -132,7 +132,7 @@ def test_attribution_patching_is_the_gradient_of_the_metric(demo: Engine) -> Non
 def test_attribution_patching_tracks_activation_patching_on_ioi(demo: Engine) -> None:
     """Floors below the measured means over 8 held-out IOI prompts (heads 0.91, attention and
     MLP outputs 0.99): a first-order estimate should rank components like the real patching."""
-    from engine.patching import attribution_patching
+    from engine.attribution import attribution_patching
 
     floors = {"head": 0.8, "attn_out": 0.95, "mlp_out": 0.95}
     for sweep, floor in floors.items():
