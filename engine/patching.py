@@ -12,6 +12,7 @@ so early layers are never recomputed; only two logits are computed at the end.""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,7 +22,7 @@ import torch
 from .engine import Engine
 from .errors import EngineError, PromptError
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
-from .resume import resumed_logits
+from .resume import prefix_cache, resumed_logits
 
 __all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
 
@@ -82,7 +83,7 @@ def rows_per_chunk(seq_len: int, batch_tokens: int = 4096) -> int:
 
 def metric_of(engine: Engine, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
               ) -> tuple[float, dict[str, torch.Tensor]]:
-    logits, store = resumed_logits(engine, torch.from_numpy(ids)[None], 0, None, {},
+    logits, store = resumed_logits(engine, torch.from_numpy(ids)[None], [(0, 1)], {}, {},
                                    (pair.target_id, pair.foil_id), capture)
     return float(logits[0, 0] - logits[0, 1]), store
 
@@ -106,44 +107,52 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     if abs(clean_m - corrupt_m) < 1e-6:
         raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
 
-    variants = [(r, c) for r in range(len(shape.row_labels)) for c in range(len(shape.column_labels))]
-    per_chunk = chunk_size or rows_per_chunk(len(base_ids))
-    groups: dict[int, list[tuple[int, int]]] = {}
-    for variant in variants:
-        groups.setdefault(shape.layer(variant[0]) if resume else 0, []).append(variant)
-    chunks = [(start, items[i:i + per_chunk]) for start, items in sorted(groups.items())
-              for i in range(0, len(items), per_chunk)]
-    raw = np.empty((len(shape.row_labels), len(shape.column_labels)))
-    done = 0
-    for start, chunk in chunks:
+    variants = sorted(((r, c) for r in range(len(shape.row_labels)) for c in range(len(shape.column_labels))),
+                      key=lambda v: shape.layer(v[0]) if resume else 0)
+    join_layer = (lambda row: shape.layer(row)) if resume else (lambda row: 0)
+    # Tokens before the first difference give identical activations in both runs: patching
+    # there changes nothing, and every variant can reuse the base run's keys/values for them.
+    differs = np.flatnonzero(pair.clean_ids != pair.corrupt_ids)
+    prefix = int(differs[0]) if len(differs) and resume and sweep != "head_pattern" else 0
+    raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
+    if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
+        variants = [(r, c) for r, c in variants if c >= prefix]
+    per_chunk = chunk_size or rows_per_chunk(len(base_ids) - prefix)
+    prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
+    base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
+    for done in range(0, len(variants), per_chunk):
         if cancelled is not None and cancelled():
             raise Cancelled("Patching was cancelled")
-        edits = chunk_edits(shape, chunk, source)
-        batch = torch.from_numpy(base_ids)[None].repeat(len(chunk), 1)
-        start_resid = base[f"blocks.{start}.hook_resid_pre"] if start > 0 else None
-        logits, _ = resumed_logits(engine, batch, start, start_resid, edits, (pair.target_id, pair.foil_id))
+        chunk = variants[done:done + per_chunk]
+        joins = sorted(Counter(join_layer(r) for r, _ in chunk).items())
+        edits = chunk_edits(shape, chunk, source, join_layer, prefix)
+        logits, _ = resumed_logits(engine, torch.from_numpy(base_ids)[None], joins, base_resid, edits,
+                                   (pair.target_id, pair.foil_id), prefix_kv=prefix_kv)
         diffs = (logits[:, 0] - logits[:, 1]).cpu().numpy()
         for (r, c), value in zip(chunk, diffs):
             raw[r, c] = value
-        done += len(chunk)
         if progress is not None:
-            progress(done, len(variants))
+            progress(done + len(chunk), len(variants))
     values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
     return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 
 
-def chunk_edits(shape: SweepShape, chunk: list[tuple[int, int]], source: dict[str, torch.Tensor]
-                ) -> dict[str, list]:
-    """One edit per hook point: batch row b takes variant b's slice from the source run."""
+def chunk_edits(shape: SweepShape, chunk: list[tuple[int, int]], source: dict[str, torch.Tensor],
+                join_layer: Callable[[int], int], prefix: int = 0) -> dict[str, list]:
+    """One edit per hook point: batch row b takes variant b's slice from the source run.
+    Rows join the batch in chunk order at join_layer(row), so at a hook of layer l the
+    batch holds the chunk's variants that joined at or before l."""
     by_hook: dict[str, list[tuple[int, int, int]]] = {}
     for b, (r, c) in enumerate(chunk):
         by_hook.setdefault(shape.hook(r), []).append((b, r, c))
     edits: dict[str, list] = {}
     for name, items in by_hook.items():
-        src = source[name][0]  # [S, F]
-        mask = torch.zeros(len(chunk), *src.shape, dtype=torch.bool)
+        src = source[name][0, prefix:]  # [S - prefix, F]
+        layer = shape.layer(items[0][1])
+        batch = sum(1 for r, _ in chunk if join_layer(r) <= layer)
+        mask = torch.zeros(batch, *src.shape, dtype=torch.bool)
         for b, r, c in items:
-            mask[b] = shape.mask(r, c, src.shape[-1])
+            mask[b] = shape.mask(r, c, src.shape[-1])[prefix:]
         if shape.name == "head_pattern":
             _add_pattern_edits(edits, shape, name, mask, source)
         else:

@@ -64,24 +64,69 @@ def two_logits(model: nn.Module, unembed_weight: torch.Tensor, unembed_bias: tor
     return logits
 
 
-def resumed_logits(engine, base_ids: torch.Tensor, start: int, start_resid: torch.Tensor | None,
-                   edits: Mapping[str, list[EditFn]], token_ids: tuple[int, int],
-                   capture: tuple[str, ...] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Run base_ids [B, S] from layer `start` (whose input is start_resid [1, S, d], the
-    unpatched run's) with `edits`; return the two tokens' last-position logits [B, 2]."""
+def prefix_cache(engine, ids: torch.Tensor, prefix: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Keys and values of every layer for the first `prefix` tokens (one row)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=engine.model.config)
+    ids = ids[:, :prefix].to(engine.loaded.device)
+    with torch.inference_mode():
+        base_model(engine.model, engine.adapter.layers)(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                                        use_cache=True, cache=cache)
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def _grown_cache(engine, kv: list[tuple[torch.Tensor, torch.Tensor]], rows_at: list[int]):
+    """A cache whose layer l holds the prefix's keys/values for the rows present at l."""
+    from transformers import DynamicCache
+
+    return DynamicCache(ddp_cache_data=[(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:]))
+                                        for (k, v), n in zip(kv, rows_at)], config=engine.model.config)
+
+
+def resumed_logits(engine, base_ids: torch.Tensor, joins: list[tuple[int, int]],
+                   base_resid: Mapping[int, torch.Tensor], edits: Mapping[str, list[EditFn]],
+                   token_ids: tuple[int, int], capture: tuple[str, ...] = (),
+                   prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """A "staircase" forward of one prompt, base_ids [1, S]: `joins` lists (layer, n) in
+    layer order; n rows join the batch at that layer, each starting from base_resid[layer]
+    ([1, S, d], the unpatched run's residual entering the layer), so row b of the output
+    is the b-th row to join. Rows that join late skip the early layers entirely, and every
+    layer runs once on all the rows present. `edits` see the batch as it is at their layer.
+    Returns the two tokens' last-position logits [rows, 2] (float32) and the captures.
+
+    Joins with n=1 at layer 0 and no base_resid is a plain forward of the prompt.
+
+    prefix_kv (from prefix_cache): the first P tokens are the same in every row and no edit
+    touches them, so only the other S - P positions are computed, attending to the cached
+    keys/values; base_resid and the edits then see [.., S - P, ..] activations."""
     adapter, model = engine.adapter, engine.model
     edits = {name: list(fns) for name, fns in edits.items()}
-    if start > 0:
-        batch = base_ids.shape[0]
+    start = joins[0][0]
+    for layer, n in joins:
+        if layer == 0 and n == 1:
+            continue  # the prompt's own embedding is that row's input
 
-        def inject(act: torch.Tensor) -> torch.Tensor:
-            return start_resid.to(act.dtype).expand(batch, -1, -1).contiguous()
-        name = f"blocks.{start}.hook_resid_pre"
-        edits[name] = [inject, *edits.get(name, [])]
+        def join(act: torch.Tensor, layer: int = layer, n: int = n) -> torch.Tensor:
+            rows = base_resid[layer].to(act.device, act.dtype).expand(n, -1, -1)
+            return rows.contiguous() if layer == start else torch.cat([act, rows], dim=0)
+        name = f"blocks.{layer}.hook_resid_pre"
+        edits[name] = [join, *edits.get(name, [])]
     ids = base_ids.to(engine.loaded.device)
+    extra: dict = {"use_cache": False}
+    if prefix_kv:
+        prefix = prefix_kv[0][0].shape[-2]
+        rows_at, present = [], 0
+        for layer in range(engine.info.n_layers):
+            present += sum(n for l, n in joins if l == layer)
+            rows_at.append(max(present, 1))
+        extra = {"use_cache": True, "cache": _grown_cache(engine, prefix_kv, rows_at)}
+        ids = ids[:, prefix:]
+    mask = torch.ones(ids.shape[0], base_ids.shape[1], dtype=torch.long, device=ids.device)
     with torch.inference_mode(), hooks_attached(model, adapter, engine.info.n_layers, capture, edits) as store, \
             layers_from(model, adapter.layers, start):
-        hidden = base_model(model, adapter.layers)(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                                   use_cache=False).last_hidden_state
+        # batch 1 in: the causal mask and rotary tables are then shared by any number of rows
+        hidden = base_model(model, adapter.layers)(input_ids=ids, attention_mask=mask, **extra).last_hidden_state
         logits = two_logits(model, adapter.unembed_weight(model), adapter.unembed_bias(model), hidden[:, -1], token_ids)
     return logits, store
