@@ -1,0 +1,114 @@
+"""Path patching (Wang et al. 2022, "Interpretability in the Wild"): the effect of each
+sender head on the metric *only through* one receiver head's query, key or value input.
+
+Step 1, per sender (batched): run the base prompt with the sender's output taken from the
+source run and every other head's output frozen to its base value (MLPs recompute, as in
+the paper), and record the receiver's query/key/value input. Step 2: run the base prompt
+with only that receiver input replaced by the recorded one, and read the metric.
+Normalised like activation patching: 1 = the clean metric, 0 = the corrupted one."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import torch
+
+from .components import parse_component
+from .engine import Engine
+from .errors import EngineError
+from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair,
+                       rows_per_chunk)
+from .resume import prefix_cache, resumed_logits
+
+RECEIVER_INPUTS = ("q", "k", "v")
+
+
+class _Recorded(Exception):
+    """Raised by step 1 once the receiver's input is recorded: later layers are not needed."""
+
+
+def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+                  receiver: str, receiver_input: str = "q", mode: str = "denoise",
+                  progress: Progress | None = None, cancelled: IsCancelled | None = None) -> PatchingResult:
+    """Sender heads (layers before the receiver's) x heads: effect through `receiver`'s input."""
+    info = engine.info
+    comp = parse_component(receiver, info.n_layers, info.n_heads)
+    if comp.kind != "head":
+        raise EngineError(f"The receiver must be a head such as L1.H4, not '{receiver}'")
+    if receiver_input not in RECEIVER_INPUTS:
+        raise EngineError("The receiver input is 'q', 'k' or 'v'")
+    if comp.layer == 0:
+        raise EngineError("A head in layer 0 reads only the embeddings: no head can send to it")
+    pair = prepare_pair(engine, clean, corrupted, target, foil)
+    source_ids, base_ids = pair.source_and_base(mode)
+    z_names = [f"blocks.{l}.attn.hook_z" for l in range(comp.layer)]
+    resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
+    source_m, source = metric_of(engine, source_ids, pair, tuple(z_names))
+    base_m, base = metric_of(engine, base_ids, pair, (*resid_in, *z_names))
+    clean_m, corrupt_m = (source_m, base_m) if mode == "denoise" else (base_m, source_m)
+    if abs(clean_m - corrupt_m) < 1e-6:
+        raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
+
+    differs = np.flatnonzero(pair.clean_ids != pair.corrupt_ids)
+    prefix = int(differs[0]) if len(differs) else 0
+    prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
+    base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
+    ids = torch.from_numpy(base_ids)[None]
+    tokens = (pair.target_id, pair.foil_id)
+    dh, kv_group = info.d_head, info.n_heads // n_kv_heads(engine)
+    unit = comp.head if receiver_input == "q" else comp.head // kv_group  # the key/value head it reads
+    receiver_hook = f"blocks.{comp.layer}.attn.hook_{receiver_input}"
+
+    senders = [(l, h) for l in range(comp.layer) for h in range(info.n_heads)]
+    raw = np.empty((comp.layer, info.n_heads))
+    per_chunk = rows_per_chunk(len(base_ids) - prefix)
+    for done in range(0, len(senders), per_chunk):
+        if cancelled is not None and cancelled():
+            raise Cancelled("Path patching was cancelled")
+        chunk = senders[done:done + per_chunk]
+        joins = sorted(Counter(l for l, _ in chunk).items())
+        recorded = _record_receiver_inputs(engine, ids, chunk, joins, base_resid, base, source, prefix, dh,
+                                           receiver_hook, tokens, prefix_kv)
+        sl = slice(unit * dh, (unit + 1) * dh)
+
+        def replace(act: torch.Tensor) -> torch.Tensor:
+            out = act.clone()
+            out[..., sl] = recorded[..., sl].to(out.dtype)
+            return out
+        logits, _ = resumed_logits(engine, ids, [(comp.layer, len(chunk))], base_resid, {receiver_hook: [replace]},
+                                   tokens, prefix_kv=prefix_kv)
+        for (l, h), value in zip(chunk, (logits[:, 0] - logits[:, 1]).cpu().numpy()):
+            raw[l, h] = value
+        if progress is not None:
+            progress(done + len(chunk), len(senders))
+    values = (raw - corrupt_m) / (clean_m - corrupt_m)
+    return PatchingResult(
+        f"path to {receiver}.{receiver_input}", values, tuple(f"L{l}" for l in range(comp.layer)),
+        tuple(f"H{h}" for h in range(info.n_heads)), clean_m, corrupt_m, mode, raw, method="path",
+        details={"receiver": receiver, "receiver_input": receiver_input})
+
+
+def _record_receiver_inputs(engine: Engine, ids, chunk, joins, base_resid, base, source, prefix: int, dh: int,
+                            receiver_hook: str, tokens, prefix_kv) -> torch.Tensor:
+    """Step 1: every head frozen to the base run except row b's sender, taken from the source."""
+    edits: dict[str, list] = {}
+    for layer in {l for l, _ in chunk} | set(range(min(l for l, _ in chunk), int(receiver_hook.split(".")[1]))):
+        name = f"blocks.{layer}.attn.hook_z"
+        batch = sum(1 for l, _ in chunk if l <= layer)
+        frozen = base[name][:, prefix:].expand(batch, -1, -1).clone()
+        for b, (l, h) in enumerate(chunk[:batch]):
+            if l == layer:
+                frozen[b, :, h * dh:(h + 1) * dh] = source[name][0, prefix:, h * dh:(h + 1) * dh]
+        edits[name] = [lambda act, value=frozen: value.to(act.dtype)]
+    recorded: dict[str, torch.Tensor] = {}
+
+    def record(act: torch.Tensor) -> torch.Tensor:
+        recorded["value"] = act.clone()
+        raise _Recorded
+    edits[receiver_hook] = [record]
+    try:
+        resumed_logits(engine, ids, joins, base_resid, edits, tokens, prefix_kv=prefix_kv)
+    except _Recorded:
+        pass
+    return recorded["value"]
