@@ -15,7 +15,8 @@ from engine.errors import EngineError
 
 from . import intervention_edits as edits
 from .engine_thread import EngineBridge
-from .requests import ComputeHeadScores, LoadModel, Loaded, ResolveLoad, RunBaseline, RunPrompt
+from .patch_cells import cell_patch
+from .requests import ComputeHeadScores, LoadModel, Loaded, ResolveLoad, RunBaseline, RunPatching, RunPrompt
 from .undo import SetInterventions
 
 DEMO_PROMPT = "When Mary and John went to the store , John gave a drink to"
@@ -46,6 +47,9 @@ class Controller(QObject):
     interventions_changed = Signal(tuple)
     state_changed = Signal()  # anything the user set (for "unsaved changes")
     load_failed = Signal(str)
+    patching_ready = Signal(object)  # requests.PatchingDone
+    patching_progress = Signal(int, int)  # done, total
+    patching_failed = Signal(str)
     error = Signal(str)
     status = Signal(str)
     loading = Signal(bool)
@@ -62,6 +66,7 @@ class Controller(QObject):
         self._shown_run = 0  # id of the run result on display
         self._cancelled_loads: set[int] = set()
         self.head_scores = None
+        self.patching = None  # requests.PatchingDone on display (also restored from a session)
         self.undo_stack = QUndoStack(self)
         self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
         self._last_run_partial = False  # the newest run request left the lens out
@@ -72,6 +77,7 @@ class Controller(QObject):
         self.bridge.finished.connect(self._on_finished)
         self.bridge.failed.connect(self._on_failed)
         self.bridge.progress.connect(self.status)
+        self.bridge.steps.connect(self._on_steps)
 
     # ------------------------------------------------------------------ user actions
     def load_model(self, source: str | None, device: str = "auto") -> int:
@@ -142,6 +148,39 @@ class Controller(QObject):
             return
         if after != before:
             self.undo_stack.push(SetInterventions(self.set_interventions, before, after, text, merge_key))
+
+    # ---- patching sweeps
+    def run_patching(self, spec) -> int | None:
+        """Run a sweep (widgets.patching_panel.PatchingSpec) on the clean/corrupted pair."""
+        if self.loaded is None:
+            return None
+        s = self.state
+        return self._submit(RunPatching(s.prompt, s.corrupted, s.target, s.foil, spec.sweep, spec.mode,
+                                        spec.attribution, spec.receiver, spec.receiver_input))
+
+    def cancel_patching(self) -> None:
+        self.bridge.cancel_sweep()
+
+    def show_patching(self, done) -> None:
+        """Display sweep results (from the engine, or restored from a session file)."""
+        self.patching = done
+        self.state_changed.emit()
+        self.patching_ready.emit(done)
+
+    def apply_patch_cell(self, result, row: int, col: int) -> None:
+        """Apply a heatmap cell in the component graph as a resample ablation (undoable)."""
+        try:
+            patch = cell_patch(result, row, col, self.loaded.info.n_heads)
+        except ValueError as exc:
+            self.error.emit(str(exc))
+            return
+        self._edit(lambda i: edits.ablate(i, list(patch.names), "resample", self.state.corrupted, patch.positions),
+                   f"patch {_who(list(patch.names))}")
+        self.status.emit(patch.note)
+
+    def _on_steps(self, request_id: int, done: int, total: int) -> None:
+        if not self.is_stale(request_id, "patching"):
+            self.patching_progress.emit(done, total)
 
     def focus_head(self, layer: int, head: int) -> None:
         self.state = replace(self.state, focused_head=(layer, head))
@@ -236,6 +275,7 @@ class Controller(QObject):
             return
         if kind == "load":
             self.loaded, self.last_result, self.baseline, self.head_scores = payload, None, None, None
+            self.patching = None
             self._baseline_key = None
             self.undo_stack.clear()
             self.set_interventions(())
@@ -258,6 +298,8 @@ class Controller(QObject):
         elif kind == "scores":
             self.head_scores = payload
             self.scores_ready.emit(payload)
+        elif kind == "patching":
+            self.show_patching(payload)
 
     def _on_failed(self, request_id: int, kind: str, message: str) -> None:
         self._take_key(request_id, kind)
@@ -269,6 +311,10 @@ class Controller(QObject):
             self.error.emit(message)
             self.load_failed.emit(message)  # after error, so a more specific message can follow it
             return
+        if kind == "patching":
+            self.patching_failed.emit(message)
+            if "cancelled" in message:
+                return
         self.error.emit(message)
 
     def shutdown(self) -> None:

@@ -7,9 +7,11 @@ import time
 import traceback
 from typing import Callable
 
-from .requests import ComputeHeadScores, LoadModel, Loaded, Request, ResolveLoad, RunPrompt
+from .requests import ComputeHeadScores, LoadModel, Loaded, PatchingDone, Request, ResolveLoad, RunPatching, RunPrompt
 
 Progress = Callable[[str], None]
+Steps = Callable[[int, int], None]
+IsCancelled = Callable[[], bool]
 
 
 class EngineService:
@@ -18,7 +20,8 @@ class EngineService:
         self.previous = None  # the model before the last load, restored if that load is cancelled
         self.runs = 0  # forward runs executed for RunPrompt (tests check coalescing with it)
 
-    def handle(self, request: Request, progress: Progress) -> object:
+    def handle(self, request: Request, progress: Progress, steps: Steps | None = None,
+               cancelled: IsCancelled | None = None) -> object:
         if isinstance(request, LoadModel):
             return self._load(request, progress)
         if isinstance(request, ResolveLoad):
@@ -36,7 +39,34 @@ class EngineService:
                                    lens_positions=request.lens_positions)
         if isinstance(request, ComputeHeadScores):
             return self.engine.head_scores(request.seg_len, request.n_sequences)
+        if isinstance(request, RunPatching):
+            return self._patch(request, steps, cancelled)
         raise TypeError(f"unknown request {request!r}")
+
+    def _patch(self, r: RunPatching, steps: Steps | None, cancelled: IsCancelled | None) -> PatchingDone:
+        from engine.errors import PromptError
+
+        if not r.corrupted.strip():
+            raise PromptError("Patching needs a corrupted prompt: type one in the prompt panel "
+                              "(same number of tokens as the clean prompt, with the answer changed)")
+        if not (r.target.strip() and r.foil.strip()):
+            raise PromptError("Patching measures logit(target) − logit(foil): set both in the prompt panel")
+        start = time.perf_counter()
+        args = (self.engine, r.clean, r.corrupted, r.target, r.foil)
+        estimate = correlation = None
+        if r.sweep == "path":
+            from engine.path_patching import path_patching
+
+            main = path_patching(*args, r.receiver, r.receiver_input, r.mode, progress=steps, cancelled=cancelled)
+        else:
+            from engine.attribution import attribution_patching, correlation as corr
+            from engine.patching import activation_patching
+
+            main = activation_patching(*args, r.sweep, r.mode, progress=steps, cancelled=cancelled)
+            if r.attribution and r.sweep != "head_pattern":
+                estimate = attribution_patching(*args, r.sweep)
+                correlation = corr(main.values, estimate.values)
+        return PatchingDone(r, main, estimate, correlation, (time.perf_counter() - start) * 1e3)
 
     def undo_load(self) -> None:
         """Go back to the model in use before the last load (that load was cancelled)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -22,6 +23,7 @@ class _Worker(QThread):
     finished_request = Signal(int, str, object)
     failed_request = Signal(int, str, str)
     progress = Signal(str)
+    steps = Signal(int, int, int)  # request id, done, total (patching sweeps)
     started_request = Signal(int, str)
 
     def __init__(self, mailbox: Mailbox, service: EngineService) -> None:
@@ -29,13 +31,22 @@ class _Worker(QThread):
         self.setObjectName("microtome-engine")
         self._mailbox, self.service = mailbox, service
         self.cancelled_loads: set[int] = set()
+        self.cancel_sweep = threading.Event()
 
     def run(self) -> None:  # runs on the engine thread
         while (item := self._mailbox.take()) is not None:
             request_id, request = item
             self.started_request.emit(request_id, request.kind)
+            if request.kind == "patching":
+                self.cancel_sweep.clear()
+
+            def steps(done: int, total: int, request_id: int = request_id) -> None:
+                self.steps.emit(request_id, done, total)
+
+            def cancelled() -> bool:  # the user pressed Cancel, or a newer sweep is waiting
+                return self.cancel_sweep.is_set() or self._mailbox.has("patching")
             try:
-                payload = self.service.handle(request, self.progress.emit)
+                payload = self.service.handle(request, self.progress.emit, steps, cancelled)
             except BaseException as exc:  # noqa: BLE001 - report everything, keep the thread alive
                 log.exception("engine request %s failed", request)
                 self.failed_request.emit(request_id, request.kind, describe_failure(exc))
@@ -53,6 +64,7 @@ class EngineBridge(QObject):
     finished = Signal(int, str, object)
     failed = Signal(int, str, str)
     progress = Signal(str)
+    steps = Signal(int, int, int)  # request id, done, total
     started = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -64,6 +76,7 @@ class EngineBridge(QObject):
         self._worker.finished_request.connect(self.finished)
         self._worker.failed_request.connect(self.failed)
         self._worker.progress.connect(self.progress)
+        self._worker.steps.connect(self.steps)
         self._worker.started_request.connect(self.started)
         self._worker.start()
 
@@ -77,6 +90,11 @@ class EngineBridge(QObject):
         (the previous model stays in use: from_pretrained cannot be interrupted midway)."""
         self._worker.cancelled_loads.add(request_id)
         self.mailbox.discard("load")
+
+    def cancel_sweep(self) -> None:
+        """Stop the running patching sweep at its next chunk (and drop a pending one)."""
+        self.mailbox.discard("patching")
+        self._worker.cancel_sweep.set()
 
     @property
     def runs_executed(self) -> int:

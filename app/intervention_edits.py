@@ -15,12 +15,13 @@ def _without(interventions: tuple[Intervention, ...], names: Iterable[str]) -> t
 
 
 def ablate(interventions: tuple[Intervention, ...], names: list[str], method: str,
-           corrupted_prompt: str = "") -> tuple[Intervention, ...]:
-    """Ablate `names` by zero / mean / resample (resample takes the corrupted prompt)."""
+           corrupted_prompt: str = "", positions: tuple[int, ...] | None = None) -> tuple[Intervention, ...]:
+    """Ablate `names` (at `positions`, None = all) by zero / mean / resample (resample takes
+    the corrupted prompt)."""
     if method == "resample" and not corrupted_prompt.strip():
         raise InterventionError("Resample ablation takes activations from the corrupted prompt: type one first")
     source = corrupted_prompt if method == "resample" else None
-    return _without(interventions, names) + tuple(Ablation(n, method, source_prompt=source) for n in names)
+    return _without(interventions, names) + tuple(Ablation(n, method, positions, source) for n in names)
 
 
 def scale(interventions: tuple[Intervention, ...], names: list[str], factor: float) -> tuple[Intervention, ...]:

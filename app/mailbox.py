@@ -34,6 +34,10 @@ class Mailbox:
             kind = next(k for k in PRIORITY if k in self._pending)
             return self._pending.pop(kind)
 
+    def has(self, kind: str) -> bool:
+        with self._cond:
+            return kind in self._pending
+
     def discard(self, kind: str) -> None:
         with self._cond:
             self._pending.pop(kind, None)

@@ -14,6 +14,7 @@ from widgets.component_graph import ComponentGraph
 from widgets.head_detail import HeadDetail
 from widgets.head_grid import HeadGrid
 from widgets.logit_lens_table import LensData, LogitLensTable
+from widgets.patching_panel import PatchingPanel
 from widgets.prompt_panel import PromptPanel
 
 from .controller import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, Controller
@@ -40,15 +41,19 @@ class MainWindow(QMainWindow):
         self.head_detail = HeadDetail()
         self.logit_lens = LogitLensTable()
         self.graph = ComponentGraph()
+        self.patching = PatchingPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._add_dock("prompt", "Prompt", self.prompt_panel, Qt.DockWidgetArea.TopDockWidgetArea)
         self._add_dock("heads", "Attention heads", self.head_grid, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("detail", "Head detail", self.head_detail, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add_dock("lens", "Logit lens", self.logit_lens, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add_dock("graph", "Components (drag to ablate)", self.graph, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add_dock("patching", "Patching", self.patching, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.splitDockWidget(self.docks["heads"], self.docks["detail"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.docks["detail"], self.docks["graph"])
         self.docks["graph"].raise_()
+        self.tabifyDockWidget(self.docks["heads"], self.docks["patching"])  # both want the big area
+        self.docks["heads"].raise_()
         self.resizeDocks([self.docks["heads"], self.docks["detail"]], [700, 500], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["prompt"], self.docks["heads"], self.docks["lens"]], [200, 500, 240],
                          Qt.Orientation.Vertical)
@@ -68,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._wire()
         self.prompt_panel.set_prompt(controller.state.prompt)
+        self.prompt_panel.corrupted_edit.setText(controller.state.corrupted)
         self.prompt_panel.set_answer(controller.state.target, controller.state.foil)
         self.head_grid.select_score_key(controller.state.score_key)
         self._restore_layout()
@@ -172,6 +178,13 @@ class MainWindow(QMainWindow):
         self.graph.restore_requested.connect(c.restore)
         self.graph.scale_requested.connect(c.scale)
         self.graph.restore_all_requested.connect(c.restore_all)
+        self.patching.run_requested.connect(self._run_patching)
+        self.patching.cancel_requested.connect(c.cancel_patching)
+        self.patching.cell_clicked.connect(c.apply_patch_cell)
+        c.patching_progress.connect(self.patching.set_progress)
+        c.patching_ready.connect(lambda done: self.patching.set_results(done.main, done.estimate, done.correlation,
+                                                                        done.elapsed_ms))
+        c.patching_failed.connect(self.patching.show_message)
         c.error.connect(self._on_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.loading.connect(self._on_loading)
@@ -182,6 +195,11 @@ class MainWindow(QMainWindow):
         if picker.exec():
             source, device = picker.choice()
             self.controller.load_model(source, device)
+
+    def _run_patching(self, spec) -> None:
+        if self.controller.run_patching(spec) is not None:
+            self.patching.set_running(True)
+            self.docks["patching"].raise_()
 
     def _show_interventions(self, items: tuple) -> None:
         state = as_node_state(items)
@@ -225,6 +243,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
         self.graph.set_shape(info.n_layers, info.n_heads)
+        self.patching.set_model(info.n_layers, info.n_heads)
+        self.patching.show_message("Set a corrupted prompt of the same length, then run a sweep.")
         self._show_interventions(self.controller.state.interventions)
         self.error_label.setText("")
         if loaded.is_demo and not self.controller.state.prompt:

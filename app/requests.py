@@ -54,9 +54,37 @@ class ComputeHeadScores:
     kind: ClassVar[str] = "scores"
 
 
-Request = LoadModel | ResolveLoad | RunPrompt | RunBaseline | ComputeHeadScores
-# a verdict on a finished load first, a load before the runs queued after it
-PRIORITY: tuple[str, ...] = ("resolve", "load", "run", "baseline", "scores")
+@dataclass(frozen=True)
+class RunPatching:
+    """A patching sweep on a clean/corrupted pair (sweep 'path' = path patching into `receiver`)."""
+
+    clean: str
+    corrupted: str
+    target: str
+    foil: str
+    sweep: str = "head"
+    mode: str = "denoise"
+    attribution: bool = True
+    receiver: str = ""
+    receiver_input: str = "q"
+    kind: ClassVar[str] = "patching"
+
+
+@dataclass(frozen=True)
+class PatchingDone:
+    """Results of a RunPatching: engine.patching.PatchingResult objects (no torch inside)."""
+
+    request: RunPatching
+    main: object
+    estimate: object | None = None  # the attribution-patching estimate of the same sweep
+    correlation: float | None = None
+    elapsed_ms: float = 0.0
+
+
+Request = LoadModel | ResolveLoad | RunPrompt | RunBaseline | ComputeHeadScores | RunPatching
+# a verdict on a finished load first, a load before the runs queued after it; a sweep (seconds)
+# after the interactive runs
+PRIORITY: tuple[str, ...] = ("resolve", "load", "run", "baseline", "patching", "scores")
 
 
 @dataclass(frozen=True)
@@ -70,5 +98,5 @@ class Loaded:
     weights_digest: str | None = None  # sha256 of the local safetensors files (None for hub ids)
 
 
-__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "Request", "ResolveLoad",
-           "RunBaseline", "RunPrompt"]
+__all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "PatchingDone",
+           "Request", "ResolveLoad", "RunBaseline", "RunPatching", "RunPrompt"]

@@ -192,7 +192,7 @@ class Engine:
     def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None,
                     positions: Sequence[int] | None) -> LogitLens:
         n_layers = self.info.n_layers
-        unembed = self.model.get_submodule(self.adapter.unembed)
+        unembed = self.adapter.unembed_fn(self.model)  # soft-capped like the model's own logits (Gemma 2)
         cols = np.arange(seq_len) if positions is None else np.unique([p % seq_len for p in positions
                                                                        if -seq_len <= p < seq_len])
         with torch.inference_mode():
@@ -207,9 +207,8 @@ class Engine:
             parts["pos_embed"] = store["hook_pos_embed"][0, pos]
         with torch.inference_mode():
             for l in range(n_layers):
-                w_o = self.adapter.o_proj_per_head(model, l, n_heads)  # [H, dh, d]
                 z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
-                head_out = torch.einsum("hd,hdm->hm", z, w_o)
+                head_out = self.adapter.head_outputs(model, l, z, n_heads)  # [H, d]: through W_O (and Gemma 2's post-norm)
                 for h in range(n_heads):
                     parts[f"L{l}.H{h}"] = head_out[h]
                 if (b_o := self.adapter.o_proj_bias(model, l)) is not None:
@@ -220,7 +219,7 @@ class Engine:
             norm = self._final_norm()
             return direct_logit_attribution(
                 parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos], self.adapter.final_norm_kind,
-                norm.weight, getattr(norm, "bias", None), float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5))),
+                self.adapter.final_norm_weight(model), getattr(norm, "bias", None), float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5))),
                 w_u[:, target_id] - w_u[:, foil_id],
                 float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
 

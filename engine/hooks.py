@@ -73,6 +73,16 @@ def _process(names: list[str], value: torch.Tensor, capture: set[str],
     return value if changed else None
 
 
+def _process_site(names: list[str], value: torch.Tensor, capture: set[str], edits: Mapping[str, list[EditFn]],
+                  store: dict[str, torch.Tensor], seq_len: Callable[[], int] | None) -> torch.Tensor | None:
+    """_process; at a flat site (OPT's MLP sees [batch*seq, d]) show [batch, seq, d] and hand back
+    flat. The batch is inferred, not recorded: an edit upstream may have broadcast it."""
+    if seq_len is None:
+        return _process(names, value, capture, edits, store)
+    new = _process(names, value.view(-1, seq_len(), value.shape[-1]), capture, edits, store)
+    return None if new is None else new.reshape(-1, new.shape[-1])
+
+
 @contextmanager
 def hooks_attached(
     model: nn.Module,
@@ -85,37 +95,51 @@ def hooks_attached(
     capture = set(capture)
     edits = edits or {}
     groups: dict[tuple[str, str], list[tuple[str, int | None]]] = defaultdict(list)
+    flat: set[str] = set()  # paths of sites whose module sees positions flattened
     for name in sorted(capture | set(edits)):
         path, site = resolve_hook(adapter, name, n_layers)
         groups[(path, site.io)].append((name, (site.index, site.third)))
+        if site.flat:
+            flat.add(path)
 
     store: dict[str, torch.Tensor] = {}
+    seq_lens: dict[str, int] = {}  # enclosing block -> sequence length of its input, for flat sites
     handles: list[torch.utils.hooks.RemovableHandle] = []
     try:
+        for block in sorted({path.rsplit(".", 1)[0] for path in flat}):
+            handles.append(model.get_submodule(block).register_forward_pre_hook(
+                _seq_len_hook(block, seq_lens), with_kwargs=True))
         for (path, io), entries in groups.items():
             module = model.get_submodule(path)
+            seq_len = (lambda block=path.rsplit(".", 1)[0]: seq_lens[block]) if path in flat else None
             if io == "input":
                 handles.append(module.register_forward_pre_hook(
-                    _input_hook([n for n, _ in entries], capture, edits, store), with_kwargs=True))
+                    _input_hook([n for n, _ in entries], capture, edits, store, seq_len), with_kwargs=True))
             else:
-                handles.append(module.register_forward_hook(_output_hook(entries, capture, edits, store)))
+                handles.append(module.register_forward_hook(_output_hook(entries, capture, edits, store, seq_len)))
         yield store
     finally:
         for handle in handles:
             handle.remove()
 
 
-def _input_hook(names, capture, edits, store):
+def _seq_len_hook(block, seq_lens):
+    def hook(module, args, kwargs):
+        seq_lens[block] = (args[0] if args else kwargs["hidden_states"]).shape[-2]
+    return hook
+
+
+def _input_hook(names, capture, edits, store, seq_len=None):
     def hook(module, args, kwargs):
         if args:
-            new = _process(names, args[0], capture, edits, store)
+            new = _process_site(names, args[0], capture, edits, store, seq_len)
             return None if new is None else ((new, *args[1:]), kwargs)
-        new = _process(names, kwargs["hidden_states"], capture, edits, store)
+        new = _process_site(names, kwargs["hidden_states"], capture, edits, store, seq_len)
         return None if new is None else (args, {**kwargs, "hidden_states": new})
     return hook
 
 
-def _output_hook(entries, capture, edits, store):
+def _output_hook(entries, capture, edits, store, seq_len=None):
     by_place: dict[tuple[int | None, int | None], list[str]] = defaultdict(list)
     for name, place in entries:
         by_place[place].append(name)
@@ -124,7 +148,7 @@ def _output_hook(entries, capture, edits, store):
         for (index, third), names in by_place.items():
             value = _select(output, index)
             if third is None:
-                new = _process(names, value, capture, edits, store)
+                new = _process_site(names, value, capture, edits, store, seq_len)
             else:  # one third of a fused q/k/v projection: edit that slice, keep the rest
                 width = value.shape[-1] // 3
                 part = _process(names, value[..., third * width:(third + 1) * width], capture, edits, store)

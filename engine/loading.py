@@ -7,6 +7,7 @@ a typed EngineError with a message that says what to do."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,15 @@ def _hub_error(source: str, exc: Exception) -> EngineError:
 
 
 def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "float32",
-               allow_pickle: bool = False, trust_remote_code: bool = False) -> LoadedModel:
-    """Load config, check the architecture is supported, then weights and tokenizer."""
+               allow_pickle: bool = False, trust_remote_code: bool = False,
+               device_map: str | dict[str, Any] | None = None,
+               offload_folder: str | os.PathLike | None = None) -> LoadedModel:
+    """Load config, check the architecture is supported, then weights and tokenizer.
+
+    device_map ('auto' or {module path: device, 'disk'}) is passed to from_pretrained to
+    spread a model over devices; it replaces `device`; offload_folder is where 'disk' parts
+    go. transformers 5 needs `accelerate` for any device_map, which is not a dependency:
+    without it this is a clear EngineError."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # lazy: ~3 s import
     from transformers.utils import logging as hf_logging
 
@@ -92,7 +100,10 @@ def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "fl
     source = str(source)
     if dtype not in DTYPES:
         raise EngineError(f"unknown dtype '{dtype}' (use {', '.join(DTYPES)})")
-    torch_device = pick_device(device)
+    if device_map is not None and importlib.util.find_spec("accelerate") is None:
+        raise EngineError("device_map needs the 'accelerate' package (pip install accelerate); "
+                          "without it, load the model on one device")
+    torch_device = pick_device(device) if device_map is None else None
     local = _looks_local(source)
     if local:
         folder = Path(source).expanduser()
@@ -104,18 +115,31 @@ def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "fl
         raise
     except (OSError, ValueError) as exc:
         raise (_hub_error(source, exc) if not local else ModelNotFoundError(f"Cannot read {source}: {exc}")) from exc
-    adapter = adapter_for(getattr(config, "model_type", "?"))
+    adapter = adapter_for(getattr(config, "model_type", "?"), config)
     try:
         model = AutoModelForCausalLM.from_pretrained(
             source, config=config, dtype=DTYPES[dtype], attn_implementation="eager",
-            use_safetensors=None if allow_pickle else True, trust_remote_code=trust_remote_code)
+            use_safetensors=None if allow_pickle else True, trust_remote_code=trust_remote_code,
+            **({} if device_map is None else {"device_map": device_map, "offload_folder": offload_folder}))
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except EngineError:
         raise
     except (OSError, ValueError) as exc:
         raise _hub_error(source, exc) from exc
-    model.eval().requires_grad_(False).to(torch_device)
+    model.eval().requires_grad_(False)
+    if torch_device is None:  # spread by device_map: inputs go where the embedding runs
+        torch_device = _input_device(model)
+    else:
+        model.to(torch_device)
     return LoadedModel(model, tokenizer, adapter, source, torch_device, DTYPES[dtype])
+
+
+def _input_device(model: torch.nn.Module) -> torch.device:
+    """Where input ids must go: the embedding's device, or where accelerate runs it when
+    its weights are offloaded (then they sit on the meta device between calls)."""
+    embed = model.get_input_embeddings()
+    device = getattr(getattr(embed, "_hf_hook", None), "execution_device", None)
+    return torch.device(device) if device is not None else embed.weight.device
 
 
 def weights_digest(folder: str | os.PathLike) -> str:

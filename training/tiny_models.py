@@ -51,25 +51,59 @@ def gpt2_small_shaped(folder: Path) -> Path:
 
 def save_random_family(folder: Path, words: list[str], family: str, seed: int = 0) -> Path:
     """A tiny random model of another family (2 layers, 4 heads, d_model 32) with the same
-    word-level tokenizer: 'gpt_neox' (parallel residual, rotary) or 'llama' (RMSNorm, rotary,
-    grouped-query attention with 2 key/value heads)."""
+    word-level tokenizer: 'gpt_neox' (parallel residual, rotary), 'llama' (RMSNorm, rotary,
+    grouped-query attention with 2 key/value heads), 'gemma' / 'gemma2' ((1 + w) RMSNorm,
+    scaled embeddings, GQA; gemma2 adds post-norms, soft-capping and a sliding window),
+    'opt' (learned positions, biases), 'phi3' (fused qkv and gate/up, GQA) or 'gptj'
+    (parallel attention + MLP, partial rotary, lm_head bias).
+
+    Norm weights and all biases are randomised too: their init (ones, zeros, or zeros for
+    Gemma's 1 + w) would hide a wrong norm formula or a dropped bias in the tests."""
     import torch
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     build_word_tokenizer(words, folder)
-    common = dict(vocab_size=len(words) + 2, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                  intermediate_size=64, max_position_embeddings=64, bos_token_id=0, eos_token_id=0,
-                  pad_token_id=0, initializer_range=0.3)
     torch.manual_seed(seed)
-    if family == "gpt_neox":
-        model = GPTNeoXForCausalLM(GPTNeoXConfig(**common, rotary_pct=0.5, use_parallel_residual=True))
-    elif family == "llama":
-        model = LlamaForCausalLM(LlamaConfig(**common, num_key_value_heads=2, tie_word_embeddings=False))
-    else:
-        raise ValueError(f"unknown family {family}")
+    model = _family_model(family, vocab_size=len(words) + 2)
+    if family not in ("gpt_neox", "llama"):  # keep the existing families' weights as they were
+        with torch.no_grad():
+            for param in model.parameters():
+                if param.dim() == 1:
+                    param.add_(0.2 * torch.randn_like(param))
     model.save_pretrained(folder)
     return folder
+
+
+def _family_model(family: str, vocab_size: int):
+    """The random-init model of `family`, built from its config class (no download)."""
+    import transformers as tf
+
+    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=64, max_position_embeddings=64, bos_token_id=0, eos_token_id=0,
+                  pad_token_id=0, initializer_range=0.3)
+    if family == "gpt_neox":
+        return tf.GPTNeoXForCausalLM(tf.GPTNeoXConfig(**common, rotary_pct=0.5, use_parallel_residual=True))
+    if family == "llama":
+        return tf.LlamaForCausalLM(tf.LlamaConfig(**common, num_key_value_heads=2, tie_word_embeddings=False))
+    if family == "gemma":
+        return tf.GemmaForCausalLM(tf.GemmaConfig(**common, num_key_value_heads=2, head_dim=8))
+    if family == "gemma2":
+        return tf.Gemma2ForCausalLM(tf.Gemma2Config(
+            **common, num_key_value_heads=2, head_dim=8, query_pre_attn_scalar=8, sliding_window=6,
+            final_logit_softcapping=4.0, attn_logit_softcapping=10.0))
+    if family == "phi3":
+        return tf.Phi3ForCausalLM(tf.Phi3Config(**common, num_key_value_heads=2,
+                                                original_max_position_embeddings=64))
+    if family == "opt":
+        return tf.OPTForCausalLM(tf.OPTConfig(
+            vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, ffn_dim=64,
+            word_embed_proj_dim=32, max_position_embeddings=64, dropout=0.0, init_std=0.3,
+            bos_token_id=0, eos_token_id=0, pad_token_id=0))
+    if family == "gptj":
+        return tf.GPTJForCausalLM(tf.GPTJConfig(
+            vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_inner=64, rotary_dim=4, n_positions=64,
+            initializer_range=0.3, bos_token_id=0, eos_token_id=0, pad_token_id=0))
+    raise ValueError(f"unknown family {family}")

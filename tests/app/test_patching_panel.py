@@ -1,0 +1,125 @@
+"""The patching panel on the demo model: a sweep runs on the engine thread with progress,
+its heatmap equals the engine's numbers and names the model card's IOI head, a clicked
+cell applies its own patch in the component graph, and cancel / bad input say so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from app.controller import Controller, ViewState
+from app.main_window import MainWindow
+from app.settings import Settings
+from engine import Engine
+from engine.patching import activation_patching
+from widgets.patching_panel import PatchingSpec
+
+CLEAN = "When Mary and John went to the store , John gave a drink to"
+CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
+TIMEOUT = 120_000
+
+
+@pytest.fixture
+def demo_window(qtbot):
+    controller = Controller()
+    controller.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT)
+    window = MainWindow(controller, Settings())
+    qtbot.addWidget(window)
+    window.resize(1400, 950)
+    window.show()
+    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
+        controller.load_model(None, "cpu")
+    yield window
+    window.close()
+
+
+def click_cell(qtbot, heat, row: int, col: int) -> None:
+    view = heat.plot.getViewBox()
+    scene = view.mapViewToScene(QPointF(col, row))
+    widget_pos = heat.view.mapFromScene(scene)
+    QTest.mouseClick(heat.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_pos)
+
+
+def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    window.patching.set_spec(PatchingSpec("head", mode="noise", attribution=True))
+    steps = []
+    c.patching_progress.connect(lambda d, n: steps.append((d, n)))
+    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
+        window.patching.run_button.click()
+    shown = window.patching.main.values
+    expected = activation_patching(Engine(device="cpu"), CLEAN, CORRUPT, "Mary", "John", "head", mode="noise")
+    np.testing.assert_allclose(shown, expected.values, atol=1e-5)
+    assert steps and steps[-1] == (16, 16)
+    assert window.patching.estimate.isVisible() and "r = " in window.patching.summary.text()
+    assert window.patching.main.rows == ("L0", "L1") and window.patching.main.columns[3] == "H3"
+    # noising L0.H3 (the model card's IOI head) hurts most
+    assert np.unravel_index(np.argmin(shown), shown.shape) == (0, 3)
+
+    window.docks["patching"].raise_()
+    qtbot.waitExposed(window.patching.main)
+    click_cell(qtbot, window.patching.main, 0, 3)
+    qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
+    (applied,) = c.state.interventions
+    assert (applied.component, applied.method, applied.source_prompt) == ("L0.H3", "resample", CORRUPT)
+    # the graph now runs exactly the cell's noising patch
+    assert c.last_result.logit_diff == pytest.approx(expected.raw[0, 3], abs=1e-4)
+
+
+def test_position_sweep_cell_applies_at_that_position_and_path_sweep_runs(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    window.patching.set_spec(PatchingSpec("mlp_out", mode="noise", attribution=False))
+    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
+        window.patching.run_button.click()
+    assert not window.patching.estimate.isVisible()
+    result = c.patching.main
+    col = len(result.column_labels) - 1
+    c.apply_patch_cell(result, 1, col)
+    qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
+    assert c.state.interventions[0].positions == (col,)
+    assert c.last_result.logit_diff == pytest.approx(result.raw[1, col], abs=1e-4)
+
+    window.patching.set_spec(PatchingSpec("path", receiver="L1.H4", receiver_input="q"))
+    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
+        window.patching.run_button.click()
+    assert c.patching.main.method == "path" and c.patching.main.values.shape == (1, 8)
+    assert "Path patching" in window.patching.main.title.text()
+
+
+def test_residual_cells_cannot_be_applied_and_missing_corrupted_prompt_is_explained(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    window.patching.set_spec(PatchingSpec("resid", attribution=False))
+    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
+        window.patching.run_button.click()
+    with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
+        c.apply_patch_cell(c.patching.main, 0, 0)
+    assert "residual stream" in blocker.args[0]
+
+    c.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted="")
+    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
+        window.patching.run_button.click()
+    assert "corrupted prompt" in failed.args[0] and "corrupted prompt" in window.patching.summary.text()
+    assert window.patching.run_button.isEnabled()
+
+    c.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT + " Mary")
+    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
+        window.patching.run_button.click()
+    assert "same number of tokens" in failed.args[0]
+
+
+def test_cancel_stops_a_running_sweep(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    window.patching.set_spec(PatchingSpec("head_pos", attribution=False))
+    c.bridge._worker.cancel_sweep.set()  # as if Cancel was pressed as the first chunk finished
+    original = c.bridge._worker.cancel_sweep.clear
+    c.bridge._worker.cancel_sweep.clear = lambda: None  # keep it set through the start of the sweep
+    try:
+        with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
+            window.patching.run_button.click()
+    finally:
+        c.bridge._worker.cancel_sweep.clear = original
+    assert "cancelled" in failed.args[0]
+    assert "cancelled" in window.patching.summary.text() and window.patching.run_button.isEnabled()
+    assert window.error_label.text() == ""  # a cancel is not an error
