@@ -22,7 +22,7 @@ import torch
 from .engine import Engine
 from .errors import EngineError, PromptError
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
-from .resume import prefix_cache, resumed_logits
+from .resume import prefix_cache, resumed_logits, shared_prefix
 
 __all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
 
@@ -112,8 +112,7 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     join_layer = (lambda row: shape.layer(row)) if resume else (lambda row: 0)
     # Tokens before the first difference give identical activations in both runs: patching
     # there changes nothing, and every variant can reuse the base run's keys/values for them.
-    differs = np.flatnonzero(pair.clean_ids != pair.corrupt_ids)
-    prefix = int(differs[0]) if len(differs) and resume and sweep != "head_pattern" else 0
+    prefix = shared_prefix(engine, pair.clean_ids, pair.corrupt_ids) if resume and sweep != "head_pattern" else 0
     raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]

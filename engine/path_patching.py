@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import EngineError
 from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair,
                        rows_per_chunk)
-from .resume import prefix_cache, resumed_logits
+from .resume import prefix_cache, resumed_logits, shared_prefix
 
 RECEIVER_INPUTS = ("q", "k", "v")
 
@@ -50,8 +50,7 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
     if abs(clean_m - corrupt_m) < 1e-6:
         raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
 
-    differs = np.flatnonzero(pair.clean_ids != pair.corrupt_ids)
-    prefix = int(differs[0]) if len(differs) else 0
+    prefix = shared_prefix(engine, pair.clean_ids, pair.corrupt_ids)
     prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
     base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
     ids = torch.from_numpy(base_ids)[None]

@@ -64,6 +64,20 @@ def two_logits(model: nn.Module, unembed_weight: torch.Tensor, unembed_bias: tor
     return logits
 
 
+def shared_prefix(engine, ids_a, ids_b) -> int:
+    """How many leading tokens two prompts share, when their keys/values can be reused:
+    not with sliding-window attention over a longer prompt (the cache would be cropped)."""
+    window = getattr(engine.model.config, "sliding_window", None)
+    if window and len(ids_a) > window:
+        return 0
+    same = 0
+    for a, b in zip(ids_a, ids_b):
+        if a != b:
+            break
+        same += 1
+    return min(same, len(ids_a) - 1)  # at least the last position is always computed
+
+
 def prefix_cache(engine, ids: torch.Tensor, prefix: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Keys and values of every layer for the first `prefix` tokens (one row)."""
     from transformers import DynamicCache

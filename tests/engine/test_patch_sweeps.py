@@ -97,14 +97,14 @@ def test_pattern_sweep_equals_patching_the_softmax_itself(demo: Engine) -> None:
             assert got.values[layer, head] == pytest.approx((m - m_corrupt) / (m_clean - m_corrupt), abs=1e-5)
 
 
-@pytest.mark.parametrize("family", ["demo", "gpt_neox", "llama"])
+@pytest.mark.parametrize("family", ["demo", "gpt_neox", "llama", "gemma2", "opt", "gptj", "phi3"])
 def test_resuming_from_the_patched_layer_changes_no_number(family: str, tmp_path) -> None:
     from training.tiny_models import save_random_family
 
     words = "When Mary and John went to the store , gave a drink to".split()
     engine = Engine(device="cpu") if family == "demo" else Engine(save_random_family(tmp_path, words, family), device="cpu")
     sweeps = ["resid", "attn_out", "mlp_out", "head", "head_pos"]
-    if family != "gpt_neox":  # NeoX fuses q/k/v head by head: no query/key/value hook points yet
+    if family not in ("gpt_neox", "phi3"):  # q/k/v fused head by head / unequally: no hook points for them yet
         sweeps += ["head_q", "head_k", "head_v", "head_pattern"]
     for sweep in sweeps:
         resumed = activation_patching(engine, CLEAN, CORRUPT, "Mary", "John", sweep, chunk_size=5)
