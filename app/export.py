@@ -125,13 +125,37 @@ def ablation_tables(result, baseline) -> tuple[list[tuple], tuple[str, ...], dic
     return rows, ("kind", "component", "method", "factor_or_value", "positions"), arrays
 
 
-def export_data(result, baseline, target: str, out_dir: str | Path, formats: tuple[str, ...]) -> list[Path]:
-    """Write attention, logit lens, DLA (when computed) and ablation tables; returns the files."""
+def patching_tables(done) -> tuple[list[tuple], tuple[str, ...], dict[str, np.ndarray]]:
+    """One row per cell: row and column labels, the normalised effect and the logit difference
+    (and the attribution estimate next to it when it was computed)."""
+    main, est = done.main, done.estimate
+    rows = []
+    for r, row_label in enumerate(main.row_labels):
+        for c, col_label in enumerate(main.column_labels):
+            row = (row_label, col_label, float(main.values[r, c]),
+                   float(main.raw[r, c]) if main.raw is not None else "")
+            rows.append(row + ((float(est.values[r, c]),) if est is not None else ()))
+    header = ("row", "column", f"{main.method}_normalised", "logit_diff") + (("attribution_normalised",) if est else ())
+    arrays = {"values": main.values, "row_labels": np.array(main.row_labels), "column_labels": np.array(main.column_labels),
+              "clean_metric": np.array(main.clean_metric), "corrupted_metric": np.array(main.corrupted_metric),
+              "sweep": np.array(main.sweep), "method": np.array(main.method), "mode": np.array(main.mode)}
+    if main.raw is not None:
+        arrays["logit_diff"] = main.raw
+    if est is not None:
+        arrays["attribution"] = est.values
+        arrays["correlation"] = np.array(np.nan if done.correlation is None else done.correlation)
+    return rows, header, arrays
+
+
+def export_data(result, baseline, target: str, out_dir: str | Path, formats: tuple[str, ...],
+                patching=None) -> list[Path]:
+    """Write attention, logit lens, DLA (when computed), ablation and patching tables; returns the files."""
     out_dir = Path(out_dir)
     tables = {"attention": attention_tables(result) if result.patterns is not None else None,
               "logit_lens": lens_tables(result, target) if result.logit_lens is not None else None,
               "dla": dla_tables(result) if result.dla is not None else None,
-              "ablation": ablation_tables(result, baseline)}
+              "ablation": ablation_tables(result, baseline),
+              "patching": patching_tables(patching) if patching is not None else None}
     written = []
     for name, table in tables.items():
         if table is None:

@@ -220,7 +220,7 @@ class FileActions:
         if base is not None and (base.prompt, base.target_id, base.foil_id) != (result.prompt, result.target_id, result.foil_id):
             base = None  # a baseline of another prompt or answer is no "before"
         try:
-            return export_data(result, base, c.state.target, folder, formats)
+            return export_data(result, base, c.state.target, folder, formats, c.patching)
         except OSError as exc:
             self.window._on_error(f"Could not export: {exc}")
             return []

@@ -14,7 +14,7 @@ from widgets.component_graph import ComponentGraph
 from widgets.head_detail import HeadDetail
 from widgets.head_grid import HeadGrid
 from widgets.logit_lens_table import LensData, LogitLensTable
-from widgets.patching_panel import PatchingPanel
+from widgets.patching_panel import PatchingPanel, PatchingSpec
 from widgets.prompt_panel import PromptPanel
 
 from .controller import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, Controller
@@ -182,8 +182,7 @@ class MainWindow(QMainWindow):
         self.patching.cancel_requested.connect(c.cancel_patching)
         self.patching.cell_clicked.connect(c.apply_patch_cell)
         c.patching_progress.connect(self.patching.set_progress)
-        c.patching_ready.connect(lambda done: self.patching.set_results(done.main, done.estimate, done.correlation,
-                                                                        done.elapsed_ms))
+        c.patching_ready.connect(self._show_patching)
         c.patching_failed.connect(self.patching.show_message)
         c.error.connect(self._on_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -200,6 +199,11 @@ class MainWindow(QMainWindow):
         if self.controller.run_patching(spec) is not None:
             self.patching.set_running(True)
             self.docks["patching"].raise_()
+
+    def _show_patching(self, done) -> None:
+        r = done.request
+        self.patching.set_spec(PatchingSpec(r.sweep, r.mode, r.attribution, r.receiver, r.receiver_input))
+        self.patching.set_results(done.main, done.estimate, done.correlation, done.elapsed_ms)
 
     def _show_interventions(self, items: tuple) -> None:
         state = as_node_state(items)

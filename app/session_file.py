@@ -20,12 +20,19 @@ from engine.interventions import intervention_from_dict
 
 from .atomic import atomic_write_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUFFIX = ".microtome"
 LOGIT_TOLERANCE = 1e-3  # float32 CPU vs GPU numerics differ by ~1e-5; real changes are far larger
 
-# version -> function upgrading a dict of that version to version + 1 (none needed yet: v1 is the first)
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def _v1_to_v2(data: dict) -> dict:
+    """v2 added the patching panel's results (`patching`); a v1 session has none."""
+    return {**data, "schema_version": 2, "patching": None}
+
+
+# version -> function upgrading a dict of that version to version + 1
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
 
 
 class SessionError(Exception):
@@ -62,6 +69,50 @@ class ResultsDigest(_Strict):
     target_prob: float | None = None
 
 
+class SweepRecord(_Strict):
+    """One patching sweep's grid, stored as computed (reopening shows it without rerunning)."""
+
+    method: str
+    sweep: str
+    mode: str
+    row_labels: list[str]
+    column_labels: list[str]
+    values: list[list[float]]
+    raw: list[list[float]] | None = None
+    clean_metric: float
+    corrupted_metric: float
+    details: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("values", "raw")
+    @classmethod
+    def _rectangular(cls, grid: list[list[float]] | None) -> list[list[float]] | None:
+        if grid is not None and len({len(row) for row in grid}) > 1:
+            raise ValueError("the grid's rows have different lengths")
+        return grid
+
+    def shape_ok(self) -> bool:
+        grids = [self.values] + ([self.raw] if self.raw is not None else [])
+        return all(len(g) == len(self.row_labels) and all(len(r) == len(self.column_labels) for r in g) for g in grids)
+
+
+class PatchingRecord(_Strict):
+    """The patching panel: what was run, on which prompts, and its results."""
+
+    clean: str
+    corrupted: str
+    target: str
+    foil: str
+    sweep: str
+    mode: str = "denoise"
+    attribution: bool = True
+    receiver: str = ""
+    receiver_input: str = "q"
+    main: SweepRecord
+    estimate: SweepRecord | None = None
+    correlation: float | None = None
+    elapsed_ms: float = 0.0
+
+
 class Session(_Strict):
     schema_version: int
     saved_by: str = ""
@@ -73,6 +124,14 @@ class Session(_Strict):
     interventions: list[dict[str, Any]] = Field(default_factory=list)
     view: SessionView = SessionView()
     results: ResultsDigest | None = None
+    patching: PatchingRecord | None = None
+
+    @field_validator("patching")
+    @classmethod
+    def _grids_fit_labels(cls, record: PatchingRecord | None) -> PatchingRecord | None:
+        if record is not None and not all(r.shape_ok() for r in (record.main, record.estimate) if r is not None):
+            raise ValueError("the patching grid does not match its row and column labels")
+        return record
 
     @field_validator("interventions")
     @classmethod

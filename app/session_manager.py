@@ -16,10 +16,12 @@ from engine.components import parse_component
 from engine.errors import InterventionError
 
 from .controller import Controller
+from .patching_record import from_record, to_record
+from .version import __version__
 from .session_file import (SCHEMA_VERSION, ModelRef, ResultsDigest, Session, SessionError, SessionView,
                            differences, digest_of, load_session, save_session)
 
-APP_NAME = "microtome 0.1.0"
+APP_NAME = f"microtome {__version__}"
 
 
 class SessionManager(QObject):
@@ -61,7 +63,8 @@ class SessionManager(QObject):
             interventions=[i.to_dict() for i in s.interventions],
             view=SessionView(focused_head=s.focused_head, focused_position=s.focused_position, score_key=s.score_key,
                            window_state=window_state),
-            results=digest_of(result) if result is not None else None)
+            results=digest_of(result) if result is not None else None,
+            patching=to_record(c.patching) if c.patching is not None else None)
 
     def save(self, path: str | Path, window_state: str = "", mark_clean: bool = True) -> None:
         save_session(path, self.snapshot(window_state))
@@ -138,6 +141,9 @@ class SessionManager(QObject):
                           foil=session.foil, interventions=interventions, focused_head=head,
                           focused_position=position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
+        if session.patching is not None and (len(session.patching.main.row_labels) and
+                                             _fits(session.patching, info.n_layers, info.n_heads)):
+            c.show_patching(from_record(session.patching))
         self._expect = (session.results, notes)
         self.path, self.dirty = self._pending_path, False
         self.opened.emit(session)
@@ -156,3 +162,9 @@ class SessionManager(QObject):
             self.verdict.emit("Session does not reproduce: " + "; ".join(diffs), False)
         else:
             self.verdict.emit("Session reproduced: same predictions and numbers as when it was saved", True)
+
+
+def _fits(record, n_layers: int, n_heads: int) -> bool:
+    """A stored sweep is shown only on a model of the shape it was computed on."""
+    rows = {"head_pos": n_layers * n_heads, "resid": n_layers + 1}.get(record.sweep, n_layers)
+    return record.sweep == "path" or len(record.main.row_labels) == rows

@@ -13,7 +13,7 @@ so early layers are never recomputed; only two logits are computed at the end.""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -22,26 +22,13 @@ import torch
 from .engine import Engine
 from .errors import EngineError, PromptError
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
+from .results import PatchingResult
 from .resume import prefix_cache, resumed_logits, shared_prefix
 
 __all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
 
 Progress = Callable[[int, int], None]
 IsCancelled = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class PatchingResult:
-    sweep: str
-    values: np.ndarray  # normalised metric (clean 1, corrupted 0): [rows, columns]
-    row_labels: tuple[str, ...]
-    column_labels: tuple[str, ...]
-    clean_metric: float
-    corrupted_metric: float
-    mode: str  # 'denoise' (clean into corrupted) or 'noise' (corrupted into clean)
-    raw: np.ndarray | None = None  # the logit differences themselves
-    method: str = "activation"  # 'activation', 'attribution' or 'path'
-    details: dict = field(default_factory=dict)  # e.g. the receiver of a path-patching sweep
 
 
 class Cancelled(EngineError):

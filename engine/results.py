@@ -3,7 +3,7 @@ so they can cross into the UI thread and into files unchanged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -93,3 +93,19 @@ class RunResult:
     dla: DirectLogitAttribution | None
     device: str
     elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class PatchingResult:
+    """One patching sweep (activation, attribution or path): a grid of effects."""
+
+    sweep: str
+    values: np.ndarray  # normalised metric (clean 1, corrupted 0): [rows, columns]
+    row_labels: tuple[str, ...]
+    column_labels: tuple[str, ...]
+    clean_metric: float
+    corrupted_metric: float
+    mode: str  # 'denoise' (clean into corrupted) or 'noise' (corrupted into clean)
+    raw: np.ndarray | None = None  # the logit differences themselves
+    method: str = "activation"  # 'activation', 'attribution' or 'path'
+    details: dict = field(default_factory=dict)  # e.g. the receiver of a path-patching sweep

@@ -1,0 +1,67 @@
+"""Patching results travel with the session file and the data export: a reopened session
+shows the same grid without rerunning; a v1 file (before patching existed) still opens;
+a grid that does not match its labels is refused as damaged."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from app.session_file import SCHEMA_VERSION, SessionError, load_session, parse_session
+from widgets.patching_panel import PatchingSpec
+from tests.app.test_patching_panel import CORRUPT, TIMEOUT, demo_window  # noqa: F401 (fixture)
+
+
+def run_sweep(qtbot, window, spec: PatchingSpec):
+    with qtbot.waitSignal(window.controller.patching_ready, timeout=TIMEOUT):
+        window.patching.set_spec(spec)
+        window.patching.run_button.click()
+    return window.controller.patching
+
+
+def test_session_round_trip_keeps_the_sweep_and_export_writes_it(qtbot, demo_window, tmp_path) -> None:
+    window = demo_window
+    done = run_sweep(qtbot, window, PatchingSpec("head", mode="noise", attribution=True))
+    path = tmp_path / "s.microtome"
+    assert window.files._save_to(path)
+    stored = load_session(path).patching
+    assert stored.sweep == "head" and stored.mode == "noise" and stored.corrupted == CORRUPT
+    np.testing.assert_allclose(stored.main.values, done.main.values, atol=1e-12)
+
+    window.controller.patching = None
+    window.patching.main.clear()
+    with qtbot.waitSignal(window.controller.patching_ready, timeout=TIMEOUT):
+        window.files.open(str(path))
+    np.testing.assert_allclose(window.patching.main.values, done.main.values, atol=1e-12)
+    np.testing.assert_allclose(window.patching.estimate.values, done.estimate.values, atol=1e-12)
+    assert window.patching.spec().mode == "noise" and "r = " in window.patching.summary.text()
+
+    written = window.files.export_all_data(str(tmp_path), ("csv", "npz"))
+    assert tmp_path / "patching.csv" in written and tmp_path / "patching.npz" in written
+    rows = list(csv.reader((tmp_path / "patching.csv").open()))
+    assert rows[0] == ["row", "column", "activation_normalised", "logit_diff", "attribution_normalised"]
+    cell = next(r for r in rows[1:] if r[:2] == ["L0", "H3"])
+    assert float(cell[2]) == pytest.approx(done.main.values[0, 3], abs=1e-9)
+    npz = np.load(tmp_path / "patching.npz")
+    np.testing.assert_allclose(npz["values"], done.main.values)
+    assert float(npz["correlation"]) == pytest.approx(done.correlation)
+
+
+def test_version_1_sessions_open_and_mismatched_grids_are_refused(qtbot, demo_window, tmp_path) -> None:
+    window = demo_window
+    run_sweep(qtbot, window, PatchingSpec("mlp_out", attribution=False))
+    path = tmp_path / "s.microtome"
+    assert window.files._save_to(path)
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == SCHEMA_VERSION == 2
+
+    v1 = {k: v for k, v in data.items() if k != "patching"} | {"schema_version": 1}
+    assert parse_session(json.dumps(v1)).patching is None
+
+    broken = json.loads(path.read_text())
+    broken["patching"]["main"]["values"] = broken["patching"]["main"]["values"][:-1]
+    with pytest.raises(SessionError, match="patching grid"):
+        parse_session(json.dumps(broken))
