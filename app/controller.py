@@ -80,10 +80,10 @@ class Controller(QObject):
         self.bridge.steps.connect(self._on_steps)
 
     # ------------------------------------------------------------------ user actions
-    def load_model(self, source: str | None, device: str = "auto") -> int:
+    def load_model(self, source: str | None, device: str = "auto", dtype: str = "float32") -> int:
         self.loading.emit(True)
         self.status.emit(f"Loading {source or 'the demo model'}…")
-        return self._submit(LoadModel(source, device))
+        return self._submit(LoadModel(source, device, dtype))
 
     def cancel_load(self) -> None:
         """Drop the pending load, or discard the running one when it ends; the current model stays."""

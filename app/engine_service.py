@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from pathlib import Path
 from typing import Callable
 
 from .requests import ComputeHeadScores, LoadModel, Loaded, PatchingDone, Request, ResolveLoad, RunPatching, RunPrompt
@@ -79,16 +80,44 @@ class EngineService:
         from pathlib import Path
 
         from engine import Engine
+        from engine.fidelity import fidelity_check
         from engine.loading import weights_digest
         from engine.paths import demo_model_dir
 
         source = request.source or str(demo_model_dir())
-        progress(f"Loading {source}…")
-        engine = Engine(source, device=request.device)
+        split = request.device == "split"
+        if not split:
+            check_memory(source, request.dtype, request.device)
+        progress(f"Loading {source} ({request.dtype})…")
+        engine = Engine(source, device="auto" if split else request.device, dtype=request.dtype,
+                        device_map="auto" if split else None)
+        progress("Checking the hooked model against a plain forward…")
+        report = fidelity_check(engine)
         vocab = tuple(engine.decode_tokens(range(min(engine.info.vocab_size, len(engine.tokenizer)))))
         digest = weights_digest(engine.info.source) if Path(engine.info.source).is_dir() else None
         self.previous, self.engine = self.engine, engine  # the old model stays until the new one is ready
-        return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3, digest)
+        return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3, digest,
+                      report.ok, report.message, report.max_abs_diff)
+
+
+def check_memory(source: str, dtype: str, device: str) -> None:
+    """Refuse, before loading, a model that cannot fit: the message says what it needs.
+    Silent when the config cannot be read without loading (e.g. a hub id offline)."""
+    from engine.errors import EngineError
+    from engine.memory import available_memory, estimate_memory, fit_message
+
+    if not Path(source).is_dir():  # a hub id: reading its config may mean a network wait of its own
+        return
+    try:
+        estimate = estimate_memory(source, dtype)
+    except Exception:  # noqa: BLE001 - no estimate is no reason to refuse; loading reports real errors
+        return
+    import torch
+
+    target = "cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
+    if message := fit_message(estimate, available_memory(target)):
+        raise EngineError(f"{message} on {target}. Try bfloat16, another device, or splitting the model "
+                          "across devices (device: split).")
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -123,7 +123,7 @@ class FileActions:
 
         picker = ModelPicker(self.window.settings.recent_models, self.window)
         if picker.exec():
-            source, _device = picker.choice()
+            source, _device, _dtype = picker.choice()
             moved = session.model.model_copy(update={"source": source})
             self.sessions.open_session(session.model_copy(update={"model": moved}))
 

@@ -60,12 +60,13 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
 
         self.model_label, self.device_label, self.time_label = QLabel("no model"), QLabel(""), QLabel("")
+        self.fidelity_label = QLabel("")
         self.error_label = QLabel("")
         self.error_label.setStyleSheet("color: #b00020; font-weight: bold;")
         self.error_label.setWordWrap(True)
         status = self.statusBar()
         status.addWidget(self.error_label, 1)
-        for label in (self.model_label, self.device_label, self.time_label):
+        for label in (self.model_label, self.fidelity_label, self.device_label, self.time_label):
             status.addPermanentWidget(label)
         self.presentation = Presentation(self)
         self.session_verdict = ""
@@ -192,8 +193,8 @@ class MainWindow(QMainWindow):
     def pick_model(self) -> None:
         picker = ModelPicker(self.settings.recent_models, self)
         if picker.exec():
-            source, device = picker.choice()
-            self.controller.load_model(source, device)
+            source, device, dtype = picker.choice()
+            self.controller.load_model(source, device, dtype)
 
     def _run_patching(self, spec) -> None:
         if self.controller.run_patching(spec) is not None:
@@ -245,6 +246,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{'demo model' if loaded.is_demo else info.source} · {info.family} · "
                                  f"{info.n_layers}×{info.n_heads} heads")
         self.device_label.setText(f"{info.device} · {info.dtype}")
+        self._show_fidelity(loaded)
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
         self.graph.set_shape(info.n_layers, info.n_heads)
         self.patching.set_model(info.n_layers, info.n_heads)
@@ -257,6 +259,23 @@ class MainWindow(QMainWindow):
             self.settings.add_recent(info.source)
             self._fill_recent_menu()
         self.setWindowTitle(f"Microtome — {'demo model' if loaded.is_demo else info.source}")
+
+    def _show_fidelity(self, loaded) -> None:
+        """The badge: does the hooked engine give the plain Hugging Face model's logits?"""
+        if loaded.fidelity_ok is None:
+            self.fidelity_label.setText("")
+            return
+        diff = f"Δ {loaded.fidelity_diff:.1g}" if loaded.fidelity_diff is not None else ""
+        if loaded.fidelity_ok:
+            self.fidelity_label.setText(f"✓ matches HF {diff}")
+            self.fidelity_label.setStyleSheet("color: #1b7f3b; font-weight: bold;")
+        else:
+            self.fidelity_label.setText(f"⚠ differs from HF {diff}")
+            self.fidelity_label.setStyleSheet("color: #b00020; font-weight: bold;")
+            self.statusBar().showMessage(f"Warning: {loaded.fidelity}. Numbers in the panels may not be the model's.",
+                                         30000)
+        self.fidelity_label.setToolTip(loaded.fidelity + " (hooked engine vs a plain Hugging Face forward, "
+                                       "max |Δ logit| on a probe prompt)")
 
     def _on_result(self, result) -> None:
         """Every panel shows the new result; a display failure is reported, never half-silent."""

@@ -16,7 +16,8 @@ DEFAULT_WANT = frozenset({"patterns", "logit_lens"})
 @dataclass(frozen=True)
 class LoadModel:
     source: str | None  # None = the bundled demo model
-    device: str = "auto"
+    device: str = "auto"  # 'auto', 'cpu', 'cuda', or 'split' (accelerate's device_map="auto")
+    dtype: str = "float32"
     kind: ClassVar[str] = "load"
 
 
@@ -96,6 +97,9 @@ class Loaded:
     is_demo: bool
     elapsed_ms: float
     weights_digest: str | None = None  # sha256 of the local safetensors files (None for hub ids)
+    fidelity_ok: bool | None = None  # hooked engine vs a plain forward within tolerance (None: not checked)
+    fidelity: str = ""  # one line for the status-bar badge
+    fidelity_diff: float | None = None
 
 
 __all__ = ["ComputeHeadScores", "DEFAULT_WANT", "HeadScores", "LoadModel", "Loaded", "PRIORITY", "PatchingDone",

@@ -42,10 +42,10 @@ class Engine:
 
     def __init__(self, source: str | os.PathLike | LoadedModel | None = None, device: str = "auto",
                  dtype: str = "float32", allow_pickle: bool = False, trust_remote_code: bool = False,
-                 reference_prompts: Sequence[str] | None = None) -> None:
+                 reference_prompts: Sequence[str] | None = None, device_map: str | dict | None = None) -> None:
         loaded = source if isinstance(source, LoadedModel) else load_model(
             source if source is not None else demo_model_dir(), device=device, dtype=dtype,
-            allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
+            allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, device_map=device_map)
         self.loaded = loaded
         self.model, self.tokenizer, self.adapter = loaded.model, loaded.tokenizer, loaded.adapter
         cfg = self.model.config

@@ -42,12 +42,31 @@ def test_model_picker_choices(qtbot) -> None:
     picker = ModelPicker(["/models/pythia-70m"])
     qtbot.addWidget(picker)
     assert picker.list.item(0).text() == DEMO_ENTRY
-    assert picker.choice() == (None, "auto")
+    assert picker.choice() == (None, "auto", "float32")
     picker.list.setCurrentRow(1)
-    assert picker.choice() == ("/models/pythia-70m", "auto")
+    assert picker.choice() == ("/models/pythia-70m", "auto", "float32")
     picker.source_edit.setText("  EleutherAI/pythia-70m ")
-    picker.device_box.setCurrentText("cpu")
-    assert picker.choice() == ("EleutherAI/pythia-70m", "cpu")
+    picker.device_box.setCurrentIndex(picker.device_box.findData("cpu"))
+    picker.dtype_box.setCurrentText("bfloat16")
+    assert picker.choice() == ("EleutherAI/pythia-70m", "cpu", "bfloat16")
+
+
+def test_model_picker_estimates_memory_from_the_config(qtbot, tiny_gpt2_dir) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from app.model_picker import count_text
+
+    picker = ModelPicker([])
+    qtbot.addWidget(picker)
+    picker.source_edit.setText(str(tiny_gpt2_dir))
+    n_params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(tiny_gpt2_dir).parameters())
+    shown = picker.estimate_label.text()
+    assert f"{count_text(n_params)} parameters in float32" in shown and "GiB free" in shown
+    assert (count_text(124_439_808), count_text(6_738_415_616), count_text(52_100)) == ("124 M", "6.74 B", "52.1 k")
+    picker.dtype_box.setCurrentText("bfloat16")
+    assert "in bfloat16" in picker.estimate_label.text()
+    picker.source_edit.setText("someone/some-model")
+    assert "config.json" in picker.estimate_label.text()
 
 
 def test_cancelled_load_keeps_the_previous_model(qtbot, tiny_gpt2_dir, tmp_path) -> None:

@@ -156,3 +156,22 @@ def test_the_app_process_starts_shows_a_result_and_exits_cleanly(tmp_path) -> No
     from PySide6.QtGui import QImage
 
     assert QImage(str(shot)).width() > 600
+
+
+def test_the_fidelity_badge_says_the_hooked_model_matches_hugging_face(tiny_window) -> None:
+    loaded = tiny_window.controller.loaded
+    assert loaded.fidelity_ok is True and loaded.fidelity_diff < 1e-4
+    assert tiny_window.fidelity_label.text().startswith("✓ matches HF")
+    assert "hook points" in tiny_window.fidelity_label.toolTip()
+
+
+def test_a_model_too_large_for_memory_is_refused_before_loading(qtbot, tiny_window, monkeypatch) -> None:
+    import engine.memory
+
+    monkeypatch.setattr(engine.memory, "available_memory", lambda device="cpu": 1024)
+    c = tiny_window.controller
+    before = c.loaded
+    with qtbot.waitSignal(c.load_failed, timeout=60_000) as failed:
+        c.load_model(before.info.source, "cpu")
+    assert "needs ~" in failed.args[0] and "GiB free" in failed.args[0]
+    assert c.loaded is before  # the model in use stays
