@@ -24,6 +24,8 @@ from .intervening import build_edits, hook_for
 from .interventions import Ablation, Intervention
 from .loading import LoadedModel, load_model
 from .paths import demo_model_dir
+from .resume import layers_from
+from .run_cache import CleanRunCache
 from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
 
 WANTS = frozenset({"patterns", "resid", "logit_lens", "dla"})
@@ -61,6 +63,7 @@ class Engine:
         self._reference = tuple(reference_prompts) if reference_prompts else self._default_reference()
         self._means: dict[str, torch.Tensor] | None = None
         self._resample_cache: dict[str, dict[str, torch.Tensor]] = {}
+        self._clean_run = CleanRunCache()
 
     # ------------------------------------------------------------------ tokens
     def _find_special_prefix(self) -> list[int]:
@@ -114,10 +117,13 @@ class Engine:
         edits = build_edits(interventions, self.info.n_layers, self.info.n_heads, ids.shape[-1], self._replacement)
         return self._forward_edits(ids, edits, capture, logits_to_keep)
 
-    def _forward_edits(self, ids: torch.Tensor, edits: dict, capture: Iterable[str] = (), logits_to_keep: int = 0
-                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """A forward with raw hook edits (interventions compile to these; batched patching builds its own)."""
-        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, capture, edits) as store:
+    def _forward_edits(self, ids: torch.Tensor, edits: dict, capture: Iterable[str] = (), logits_to_keep: int = 0,
+                       start: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """A forward with raw hook edits (interventions compile to these; batched patching builds
+        its own). start > 0 runs blocks[start:] only: an edit of blocks.{start}.hook_resid_pre
+        must then supply what enters that block."""
+        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, capture, edits) as store, \
+                layers_from(self.model, self.adapter.layers, start):
             ids = ids.to(self.loaded.device)
             logits = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
                                 logits_to_keep=logits_to_keep).logits
@@ -152,7 +158,7 @@ class Engine:
                         *(f"blocks.{l}.hook_mlp_out" for l in range(n_layers))}
             if self.adapter.pos_embed:
                 capture.add("hook_pos_embed")
-        logits, store = self._forward(torch.from_numpy(ids)[None], interventions, capture, logits_to_keep=1)
+        logits, store = self._run_forward(ids, tuple(interventions), capture)
 
         last = logits[0, -1].float()
         probs = torch.softmax(last, -1)
@@ -171,6 +177,28 @@ class Engine:
             logit_lens=self._logit_lens(store, len(ids), lens_k, target_id, lens_positions) if "logit_lens" in want else None,
             dla=self._dla(store, len(ids) - 1, target_id, foil_id) if "dla" in want else None,
             device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3)
+
+    def _run_forward(self, ids: np.ndarray, interventions: tuple, capture: set[str]
+                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """run()'s forward: resumed from the first edited layer when the clean run of the same
+        tokens is cached (engine.run_cache); a clean run refreshes that cache."""
+        n_layers, cache = self.info.n_layers, self._clean_run
+        batch = torch.from_numpy(ids)[None]
+        if not interventions:
+            logits, store = self._forward(batch, (), capture | cache.resid_names(n_layers), logits_to_keep=1)
+            cache.remember(ids, store)
+            return logits, store
+        start = cache.start_layer(ids, interventions, capture, n_layers, self.info.n_heads)
+        if start == 0:
+            return self._forward(batch, interventions, capture, logits_to_keep=1)
+        cache.hits += 1
+        edits = build_edits(interventions, n_layers, self.info.n_heads, len(ids), self._replacement)
+        entering = cache.entering(start)
+        name = f"blocks.{start}.hook_resid_pre"
+        edits[name] = [lambda act: entering.to(act.dtype), *edits.get(name, [])]
+        late = {n for n in capture if n not in cache.early(capture, start)}
+        logits, store = self._forward_edits(batch, edits, late, logits_to_keep=1, start=start)
+        return logits, {**cache.early(capture, start), **store}
 
     def token_losses(self, ids: np.ndarray, interventions: Sequence[Intervention] = ()) -> np.ndarray:
         """Cross-entropy of each next token, [batch, S-1], for a batch of equal-length id rows."""

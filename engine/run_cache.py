@@ -1,0 +1,63 @@
+"""Live ablation resumes from the first edited layer, using the prompt's clean run.
+
+An intervention at layer l cannot change layers 0..l-1. The engine keeps the captures of
+the last run without interventions (one prompt) plus every layer's residual output, and a
+run with interventions on the same tokens starts at the earliest edited layer: its
+captures for earlier layers, and the residual entering that layer, come from the clean
+run. Dragging a late head onto the bin then costs a few layers, not the whole model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .components import parse_component
+from .interventions import Intervention
+
+_LAYER = re.compile(r"^blocks\.(\d+)\.")
+
+
+def hook_layer(name: str) -> int | None:
+    """The block a hook name belongs to; None for embeddings (before) and ln_final (after)."""
+    m = _LAYER.match(name)
+    return int(m.group(1)) if m else None
+
+
+@dataclass
+class CleanRunCache:
+    """Captures of the newest run without interventions, for one token sequence."""
+
+    key: bytes = b""
+    store: dict[str, torch.Tensor] = field(default_factory=dict)
+    hits: int = 0  # runs that resumed (tests and benchmarks read it)
+
+    @staticmethod
+    def resid_names(n_layers: int) -> set[str]:
+        return {f"blocks.{l}.hook_resid_post" for l in range(n_layers)}
+
+    def remember(self, ids: np.ndarray, store: dict[str, torch.Tensor]) -> None:
+        self.key, self.store = ids.tobytes(), dict(store)
+
+    def start_layer(self, ids: np.ndarray, interventions: tuple[Intervention, ...], capture: set[str],
+                    n_layers: int, n_heads: int) -> int:
+        """Where a run may start (0 = from the embeddings, as usual)."""
+        if not interventions or ids.tobytes() != self.key:
+            return 0
+        start = min(parse_component(i.component, n_layers, n_heads).layer for i in interventions)
+        if start == 0 or f"blocks.{start - 1}.hook_resid_post" not in self.store:
+            return 0
+        early = {n for n in capture if (hook_layer(n) is None and not n.startswith("ln_final")) or
+                 (hook_layer(n) is not None and hook_layer(n) < start)}
+        return start if early <= self.store.keys() else 0
+
+    def entering(self, layer: int) -> torch.Tensor:
+        return self.store[f"blocks.{layer - 1}.hook_resid_post"]
+
+    def early(self, capture: set[str], start: int) -> dict[str, torch.Tensor]:
+        """The clean run's captures that a run starting at `start` does not recompute."""
+        return {n: self.store[n] for n in capture
+                if (hook_layer(n) is None and not n.startswith("ln_final")) or
+                (hook_layer(n) is not None and hook_layer(n) < start)}
