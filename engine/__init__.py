@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Engine": "engine",
-    "activation_patching": "patching", "attribution_patching": "patching", "PatchingResult": "patching",
+    "activation_patching": "patching", "attribution_patching": "attribution", "path_patching": "path_patching",
+    "PatchingResult": "results", "fidelity_check": "fidelity", "estimate_memory": "memory",
     "Ablation": "interventions", "Scale": "interventions", "Intervention": "interventions",
     "intervention_from_dict": "interventions",
     "EngineError": "errors", "HubUnreachableError": "errors", "InterventionError": "errors",
@@ -29,11 +30,15 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .patching import PatchingResult, activation_patching, attribution_patching
+    from .attribution import attribution_patching
+    from .fidelity import fidelity_check
+    from .memory import estimate_memory
+    from .path_patching import path_patching
+    from .patching import activation_patching
     from .errors import (EngineError, HubUnreachableError, InterventionError, ModelNotFoundError,
                          NoSafetensorsError, PromptError, UnknownTokenError, UnsupportedArchitectureError)
     from .interventions import Ablation, Intervention, Scale, intervention_from_dict
-    from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, RunResult
+    from .results import DirectLogitAttribution, HeadScores, LogitLens, ModelInfo, PatchingResult, RunResult
 
 
 def __getattr__(name: str) -> Any:
