@@ -21,6 +21,7 @@ import torch
 
 from .engine import Engine
 from .errors import EngineError, PromptError
+from .hooks import resolve_hook
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
 from .results import PatchingResult
 from .resume import prefix_cache, resumed_logits, shared_prefix
@@ -75,6 +76,16 @@ def metric_of(engine: Engine, ids: np.ndarray, pair: PromptPair, capture: tuple[
     return float(logits[0, 0] - logits[0, 1]), store
 
 
+def require_hooks(engine: Engine, names: list[str], what: str) -> None:
+    """A clear message when the model's adapter lacks a hook point an analysis needs."""
+    for name in names:
+        try:
+            resolve_hook(engine.adapter, name, engine.info.n_layers)
+        except EngineError:
+            raise EngineError(f"'{what}' needs the hook point {name}, which {engine.adapter.family} models do not "
+                              "provide (their query/key/value projection is fused in a way not split yet)") from None
+
+
 def activation_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
                         sweep: str = "head", mode: str = "denoise", chunk_size: int | None = None,
                         progress: Progress | None = None, cancelled: IsCancelled | None = None,
@@ -86,7 +97,8 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     source_ids, base_ids = pair.source_and_base(mode)
     hooks = sorted({shape.hook(r) for r in range(len(shape.row_labels))})
     if sweep == "head_pattern":
-        hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)]
+        hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)] + ["blocks.0.attn.hook_v"]
+    require_hooks(engine, hooks, SWEEPS[sweep])
     resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
     source_m, source = metric_of(engine, source_ids, pair, tuple(hooks))
     base_m, base = metric_of(engine, base_ids, pair, resid_in)

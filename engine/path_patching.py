@@ -17,7 +17,7 @@ import torch
 from .components import parse_component
 from .engine import Engine
 from .errors import EngineError
-from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair,
+from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair, require_hooks,
                        rows_per_chunk)
 from .resume import prefix_cache, resumed_logits, shared_prefix
 
@@ -40,6 +40,7 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
         raise EngineError("The receiver input is 'q', 'k' or 'v'")
     if comp.layer == 0:
         raise EngineError("A head in layer 0 reads only the embeddings: no head can send to it")
+    require_hooks(engine, [f"blocks.{comp.layer}.attn.hook_{receiver_input}"], f"path patching into {receiver_input}")
     pair = prepare_pair(engine, clean, corrupted, target, foil)
     source_ids, base_ids = pair.source_and_base(mode)
     z_names = [f"blocks.{l}.attn.hook_z" for l in range(comp.layer)]

@@ -120,3 +120,16 @@ def test_grouped_query_key_value_sweeps_have_one_column_per_shared_head(tmp_path
     engine = Engine(save_random_family(tmp_path, words, "llama"), device="cpu")
     result = activation_patching(engine, CLEAN, CORRUPT, "Mary", "John", "head_k")
     assert result.column_labels == ("KV0", "KV1")  # 4 query heads share 2 key/value heads
+
+
+def test_a_family_without_query_key_value_hooks_gets_a_clear_message(tmp_path) -> None:
+    from engine import EngineError
+    from engine.path_patching import path_patching
+    from training.tiny_models import save_random_family
+
+    words = "When Mary and John went to the store , gave a drink to".split()
+    engine = Engine(save_random_family(tmp_path, words, "gpt_neox"), device="cpu")
+    with pytest.raises(EngineError, match="GPT-NeoX models do not provide"):
+        activation_patching(engine, CLEAN, CORRUPT, "Mary", "John", "head_q")
+    with pytest.raises(EngineError, match="GPT-NeoX models do not provide"):
+        path_patching(engine, CLEAN, CORRUPT, "Mary", "John", "L1.H0", "k")
