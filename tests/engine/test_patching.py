@@ -142,3 +142,28 @@ def test_attribution_patching_tracks_activation_patching_on_ioi(demo: Engine) ->
             estimate = attribution_patching(demo, clean, corrupt, io, s, sweep).values.ravel()
             correlations.append(np.corrcoef(real, estimate)[0, 1])
         assert np.mean(correlations) > floor, (sweep, correlations)
+
+
+def test_patching_finds_the_model_cards_induction_circuit(demo: Engine) -> None:
+    """Clean: a 10-word segment then its first five words again (the 6th is copied).
+    Corrupted: the first copy of the 5th word is replaced, so nothing to copy. Noising one
+    head at a time (its corrupted output into the clean run), averaged over 6 prompts:
+    measured effects (1 - normalised) L0.H3 0.94, L1.H3 0.96, L1.H4 0.76, L1.H7 0.40."""
+    from training.demo_data import POOL_IDS, vocabulary
+
+    words = {i: w for w, i in vocabulary().items()}
+    pool = [words[int(i)] for i in POOL_IDS]
+    rng = np.random.default_rng(3)
+    effects = []
+    for _ in range(6):
+        seg = list(rng.choice(pool, 10, replace=False))
+        other = [w for w in pool if w not in seg]
+        clean = seg + seg[:5]
+        corrupt = list(clean)
+        corrupt[4] = rng.choice(other)
+        result = activation_patching(demo, " ".join(clean), " ".join(corrupt), seg[5], other[1], "head", mode="noise")
+        effects.append(1 - result.values)
+    effect = np.mean(effects, axis=0)
+    assert int(np.argmax(effect[0])) == 3  # the previous-token head
+    strong = {f"L1.H{h}" for h in np.flatnonzero(effect[1] > 0.3)}
+    assert "L1.H4" in strong and strong <= {"L1.H2", "L1.H4", "L1.H7", "L1.H3"}, effect  # induction + duplicate
