@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-MODULES = ["head_grid", "head_detail", "logit_lens_table", "prompt_panel"]
+MODULES = ["head_grid", "head_detail", "logit_lens_table", "prompt_panel", "patching_heatmap", "patching_panel"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -20,5 +20,7 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "head_detail": lambda w: w.image.image is not None and w.title.text().startswith("L1.H2"),
         "logit_lens_table": lambda w: w.model.rowCount() == 3,
         "prompt_panel": lambda w: w.chips.count() == 15,
+        "patching_heatmap": lambda w: w.image.image is not None and w.values.shape == (2, 8),
+        "patching_panel": lambda w: w.main.values is not None and w.estimate.isVisible() and "r = " in w.summary.text(),
     }[name]
     assert populated(widget)
