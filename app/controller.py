@@ -169,6 +169,10 @@ class Controller(QObject):
 
     def apply_patch_cell(self, result, row: int, col: int) -> None:
         """Apply a heatmap cell in the component graph as a resample ablation (undoable)."""
+        done, s = self.patching, self.state
+        if done is not None and (done.request.clean, done.request.corrupted) != (s.prompt, s.corrupted):
+            self.error.emit("This sweep was run on another clean/corrupted pair: run it again to apply its cells")
+            return
         try:
             patch = cell_patch(result, row, col, self.loaded.info.n_heads)
         except ValueError as exc:

@@ -81,6 +81,12 @@ def test_position_sweep_cell_applies_at_that_position_and_path_sweep_runs(qtbot,
     assert c.state.interventions[0].positions == (col,)
     assert c.last_result.logit_diff == pytest.approx(result.raw[1, col], abs=1e-4)
 
+    c.set_prompt(CLEAN.replace("store", "park"))  # the sweep's pair is no longer the current one
+    with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
+        c.apply_patch_cell(result, 1, col)
+    assert "another clean/corrupted pair" in blocker.args[0]
+    c.set_prompt(CLEAN)
+
     window.patching.set_spec(PatchingSpec("path", receiver="L1.H4", receiver_input="q"))
     with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
         window.patching.run_button.click()
