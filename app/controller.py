@@ -158,8 +158,12 @@ class Controller(QObject):
         return self._submit(RunPatching(s.prompt, s.corrupted, s.target, s.foil, spec.sweep, spec.mode,
                                         spec.attribution, spec.receiver, spec.receiver_input))
 
-    def cancel_patching(self) -> None:
-        self.bridge.cancel_sweep()
+    def cancel_patching(self, message: str = "Patching was cancelled") -> None:
+        """Stop the newest sweep (running or waiting); whatever it still sends is stale."""
+        request_id = self._latest.pop("patching", None)
+        if request_id is not None:
+            self.bridge.cancel_sweep(request_id)
+            self.patching_failed.emit(message)
 
     def show_patching(self, done) -> None:
         """Display sweep results (from the engine, or restored from a session file)."""
@@ -170,7 +174,10 @@ class Controller(QObject):
     def apply_patch_cell(self, result, row: int, col: int) -> None:
         """Apply a heatmap cell in the component graph as a resample ablation (undoable)."""
         done, s = self.patching, self.state
-        if done is not None and (done.request.clean, done.request.corrupted) != (s.prompt, s.corrupted):
+        if done is None or self.loaded is None:
+            self.error.emit("No sweep for this model: run one first")
+            return
+        if (done.request.clean, done.request.corrupted) != (s.prompt, s.corrupted):
             self.error.emit("This sweep was run on another clean/corrupted pair: run it again to apply its cells")
             return
         try:
@@ -279,6 +286,7 @@ class Controller(QObject):
             return
         if kind == "load":
             self.loaded, self.last_result, self.baseline, self.head_scores = payload, None, None, None
+            self.cancel_patching("A new model was loaded: the sweep was stopped")
             self.patching = None
             self._baseline_key = None
             self.undo_stack.clear()

@@ -64,7 +64,7 @@ class EngineService:
             from engine.patching import activation_patching
 
             main = activation_patching(*args, r.sweep, r.mode, progress=steps, cancelled=cancelled)
-            if r.attribution and r.sweep != "head_pattern":
+            if r.attribution and r.sweep != "head_pattern" and r.mode == "denoise":  # it estimates denoising
                 estimate = attribution_patching(*args, r.sweep)
                 correlation = corr(main.values, estimate.values)
         return PatchingDone(r, main, estimate, correlation, (time.perf_counter() - start) * 1e3)
@@ -114,10 +114,13 @@ def check_memory(source: str, dtype: str, device: str) -> None:
         return
     import torch
 
-    target = "cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") or device.startswith("mps"):
+        target = device
+    else:
+        target = "cuda" if device == "auto" and torch.cuda.is_available() else "cpu"
     if message := fit_message(estimate, available_memory(target)):
-        raise EngineError(f"{message} on {target}. Try bfloat16, another device, or splitting the model "
-                          "across devices (device: split).")
+        raise EngineError(f"{message} on {target} (the model open now counts until the new one is in). Try "
+                          "bfloat16, another device, or splitting the model across devices (device: split).")
 
 
 def describe_failure(exc: BaseException) -> str:

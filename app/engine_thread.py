@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -31,20 +30,17 @@ class _Worker(QThread):
         self.setObjectName("microtome-engine")
         self._mailbox, self.service = mailbox, service
         self.cancelled_loads: set[int] = set()
-        self.cancel_sweep = threading.Event()
+        self.cancelled_sweeps: set[int] = set()  # request ids; a set is safe across threads under the GIL
 
     def run(self) -> None:  # runs on the engine thread
         while (item := self._mailbox.take()) is not None:
             request_id, request = item
             self.started_request.emit(request_id, request.kind)
-            if request.kind == "patching":
-                self.cancel_sweep.clear()
-
             def steps(done: int, total: int, request_id: int = request_id) -> None:
                 self.steps.emit(request_id, done, total)
 
             def cancelled() -> bool:  # the user pressed Cancel, or a newer sweep is waiting
-                return self.cancel_sweep.is_set() or self._mailbox.has("patching")
+                return request_id in self.cancelled_sweeps or self._mailbox.has("patching")
             try:
                 payload = self.service.handle(request, self.progress.emit, steps, cancelled)
             except BaseException as exc:  # noqa: BLE001 - report everything, keep the thread alive
@@ -91,10 +87,10 @@ class EngineBridge(QObject):
         self._worker.cancelled_loads.add(request_id)
         self.mailbox.discard("load")
 
-    def cancel_sweep(self) -> None:
-        """Stop the running patching sweep at its next chunk (and drop a pending one)."""
+    def cancel_sweep(self, request_id: int) -> None:
+        """Stop that patching sweep at its next chunk, or drop it if it has not started."""
         self.mailbox.discard("patching")
-        self._worker.cancel_sweep.set()
+        self._worker.cancelled_sweeps.add(request_id)
 
     @property
     def runs_executed(self) -> int:

@@ -203,7 +203,8 @@ class MainWindow(QMainWindow):
 
     def _show_patching(self, done) -> None:
         r = done.request
-        self.patching.set_spec(PatchingSpec(r.sweep, r.mode, r.attribution, r.receiver, r.receiver_input))
+        if done.restored:  # from a session: show the settings it was run with
+            self.patching.set_spec(PatchingSpec(r.sweep, r.mode, r.attribution, r.receiver, r.receiver_input))
         self.patching.set_results(done.main, done.estimate, done.correlation, done.elapsed_ms)
 
     def _show_interventions(self, items: tuple) -> None:
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
         self.prompt_panel.set_vocabulary(list(loaded.vocabulary))
         self.graph.set_shape(info.n_layers, info.n_heads)
         self.patching.set_model(info.n_layers, info.n_heads)
-        self.patching.show_message("Set a corrupted prompt of the same length, then run a sweep.")
+        self.patching.clear_results("Set a corrupted prompt of the same length, then run a sweep.")
         self._show_interventions(self.controller.state.interventions)
         self.error_label.setText("")
         if loaded.is_demo and not self.controller.state.prompt:

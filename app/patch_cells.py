@@ -23,6 +23,14 @@ def _position(label: str) -> int:
 
 def cell_patch(result, row: int, col: int, n_heads: int) -> CellPatch:
     """The resample ablation(s) for one cell; ValueError with a message when there is none."""
+    patch = _cell_patch(result, row, col, n_heads)
+    if result.mode == "denoise" and "the cell's own patch" in patch.note:  # the graph runs the clean prompt
+        note = patch.note.replace("(the cell's own patch)", "as its noising patch (the cell measured denoising)")
+        return CellPatch(patch.names, patch.positions, note)
+    return patch
+
+
+def _cell_patch(result, row: int, col: int, n_heads: int) -> CellPatch:
     sweep, row_label, col_label = result.sweep, result.row_labels[row], result.column_labels[col]
     where = f"{row_label} × {col_label}"
     if result.method == "path":

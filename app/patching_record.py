@@ -19,18 +19,23 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
+def _or_nan(x: float | None) -> float:
+    return float("nan") if x is None else x
+
+
 def sweep_record(result: PatchingResult) -> SweepRecord:
     return SweepRecord(method=result.method, sweep=result.sweep, mode=result.mode,
                        row_labels=list(result.row_labels), column_labels=list(result.column_labels),
                        values=np.nan_to_num(result.values).tolist(),
                        raw=None if result.raw is None else np.nan_to_num(result.raw).tolist(),
-                       clean_metric=result.clean_metric, corrupted_metric=result.corrupted_metric,
+                       clean_metric=_finite(result.clean_metric), corrupted_metric=_finite(result.corrupted_metric),
                        details={k: str(v) for k, v in result.details.items()})
 
 
 def sweep_result(record: SweepRecord) -> PatchingResult:
     return PatchingResult(record.sweep, np.asarray(record.values, dtype=float), tuple(record.row_labels),
-                          tuple(record.column_labels), record.clean_metric, record.corrupted_metric, record.mode,
+                          tuple(record.column_labels), _or_nan(record.clean_metric), _or_nan(record.corrupted_metric),
+                          record.mode,
                           None if record.raw is None else np.asarray(record.raw, dtype=float), record.method,
                           dict(record.details))
 
@@ -49,4 +54,4 @@ def from_record(record: PatchingRecord) -> PatchingDone:
                           record.attribution, record.receiver, record.receiver_input)
     return PatchingDone(request, sweep_result(record.main),
                         sweep_result(record.estimate) if record.estimate is not None else None,
-                        record.correlation, record.elapsed_ms)
+                        record.correlation, record.elapsed_ms, restored=True)

@@ -80,6 +80,7 @@ class PatchingDone:
     estimate: object | None = None  # the attribution-patching estimate of the same sweep
     correlation: float | None = None
     elapsed_ms: float = 0.0
+    restored: bool = False  # read back from a session file (the panel then shows its settings too)
 
 
 Request = LoadModel | ResolveLoad | RunPrompt | RunBaseline | ComputeHeadScores | RunPatching

@@ -75,12 +75,12 @@ class SweepRecord(_Strict):
     method: str
     sweep: str
     mode: str
-    row_labels: list[str]
-    column_labels: list[str]
+    row_labels: list[str] = Field(min_length=1)
+    column_labels: list[str] = Field(min_length=1)
     values: list[list[float]]
     raw: list[list[float]] | None = None
-    clean_metric: float
-    corrupted_metric: float
+    clean_metric: float | None  # None: not finite when computed
+    corrupted_metric: float | None
     details: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("values", "raw")
@@ -131,6 +131,10 @@ class Session(_Strict):
     def _grids_fit_labels(cls, record: PatchingRecord | None) -> PatchingRecord | None:
         if record is not None and not all(r.shape_ok() for r in (record.main, record.estimate) if r is not None):
             raise ValueError("the patching grid does not match its row and column labels")
+        if record is not None and record.estimate is not None and (
+                (record.estimate.row_labels, record.estimate.column_labels) !=
+                (record.main.row_labels, record.main.column_labels)):
+            raise ValueError("the patching estimate's grid differs from the sweep's")
         return record
 
     @field_validator("interventions")

@@ -141,8 +141,9 @@ class SessionManager(QObject):
                           foil=session.foil, interventions=interventions, focused_head=head,
                           focused_position=position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
-        if session.patching is not None and (len(session.patching.main.row_labels) and
-                                             _fits(session.patching, info.n_layers, info.n_heads)):
+        c.cancel_patching("A session was opened: the running sweep was stopped")
+        c.patching = None
+        if session.patching is not None and _fits(session.patching, info.n_layers, info.n_heads):
             c.show_patching(from_record(session.patching))
         self._expect = (session.results, notes)
         self.path, self.dirty = self._pending_path, False
@@ -166,5 +167,9 @@ class SessionManager(QObject):
 
 def _fits(record, n_layers: int, n_heads: int) -> bool:
     """A stored sweep is shown only on a model of the shape it was computed on."""
+    main = record.main
+    if record.sweep == "path":
+        return len(main.row_labels) < n_layers and len(main.column_labels) == n_heads
     rows = {"head_pos": n_layers * n_heads, "resid": n_layers + 1}.get(record.sweep, n_layers)
-    return record.sweep == "path" or len(record.main.row_labels) == rows
+    columns = {"head": n_heads, "head_q": n_heads, "head_pattern": n_heads}.get(record.sweep)
+    return len(main.row_labels) == rows and (columns is None or len(main.column_labels) == columns)

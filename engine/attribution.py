@@ -14,6 +14,7 @@ from .errors import EngineError
 from .hooks import hooks_attached
 from .patch_sweeps import sweep_shape
 from .patching import PatchingResult, metric_of, n_kv_heads, prepare_pair
+from .resume import base_model, two_logits
 
 
 def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
@@ -40,9 +41,11 @@ def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str
     edits = {"hook_embed": [grad_leaf], **{name: [keep_grad] for name in hooks}}
     ids = torch.from_numpy(pair.corrupt_ids)[None].to(engine.loaded.device)
     with torch.enable_grad(), hooks_attached(engine.model, engine.adapter, info.n_layers, hooks, edits) as acts:
-        logits = engine.model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False,
-                              logits_to_keep=1).logits
-        metric = logits[0, -1, t].float() - logits[0, -1, f].float()
+        hidden = base_model(engine.model, engine.adapter.layers)(
+            input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).last_hidden_state
+        logits = two_logits(engine.model, engine.adapter.unembed_weight(engine.model),
+                            engine.adapter.unembed_bias(engine.model), hidden[:, -1], (t, f))  # float32, as the sweeps
+        metric = logits[0, 0] - logits[0, 1]
         metric.backward()
         corrupt_m = float(metric.detach())
         if abs(clean_m - corrupt_m) < 1e-6:

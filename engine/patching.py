@@ -64,9 +64,11 @@ def n_kv_heads(engine: Engine) -> int:
     return int(getattr(engine.model.config, "num_key_value_heads", None) or engine.info.n_heads)
 
 
-def rows_per_chunk(seq_len: int, batch_tokens: int = 4096) -> int:
-    """Variants per forward: enough to keep the matrix products large, few enough for the cache."""
-    return max(1, batch_tokens // max(seq_len, 1))
+def rows_per_chunk(computed: int, seq_len: int, batch_tokens: int = 4096, cached_tokens: int = 16384) -> int:
+    """Variants per forward: enough rows that the matrix products stay large (computed
+    positions per row: S minus the reused prefix), few enough that the keys/values every
+    row attends over (all S positions) stay bounded."""
+    return max(1, min(batch_tokens // max(computed, 1), cached_tokens // max(seq_len, 1)))
 
 
 def metric_of(engine: Engine, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
@@ -97,8 +99,8 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     source_ids, base_ids = pair.source_and_base(mode)
     hooks = sorted({shape.hook(r) for r in range(len(shape.row_labels))})
     if sweep == "head_pattern":
-        hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)] + ["blocks.0.attn.hook_v"]
-    require_hooks(engine, hooks, SWEEPS[sweep])
+        hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)]
+    require_hooks(engine, hooks + (["blocks.0.attn.hook_v"] if sweep == "head_pattern" else []), SWEEPS[sweep])
     resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
     source_m, source = metric_of(engine, source_ids, pair, tuple(hooks))
     base_m, base = metric_of(engine, base_ids, pair, resid_in)
@@ -115,7 +117,7 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]
-    per_chunk = chunk_size or rows_per_chunk(len(base_ids) - prefix)
+    per_chunk = chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids))
     prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
     base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
     for done in range(0, len(variants), per_chunk):

@@ -62,7 +62,7 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
 
     senders = [(l, h) for l in range(comp.layer) for h in range(info.n_heads)]
     raw = np.empty((comp.layer, info.n_heads))
-    per_chunk = rows_per_chunk(len(base_ids) - prefix)
+    per_chunk = rows_per_chunk(len(base_ids) - prefix, len(base_ids))
     for done in range(0, len(senders), per_chunk):
         if cancelled is not None and cancelled():
             raise Cancelled("Path patching was cancelled")

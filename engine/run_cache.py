@@ -38,7 +38,13 @@ class CleanRunCache:
     def resid_names(n_layers: int) -> set[str]:
         return {f"blocks.{l}.hook_resid_post" for l in range(n_layers)}
 
+    max_bytes: int = 512 * 1024 ** 2  # a clean run's captures above this are not kept (long prompts, big models)
+
     def remember(self, ids: np.ndarray, store: dict[str, torch.Tensor]) -> None:
+        size = sum(t.numel() * t.element_size() for t in store.values())
+        if size > self.max_bytes:
+            self.key, self.store = b"", {}  # resuming is a speed-up, never worth holding gigabytes
+            return
         self.key, self.store = ids.tobytes(), dict(store)
 
     def start_layer(self, ids: np.ndarray, interventions: tuple[Intervention, ...], capture: set[str],

@@ -99,6 +99,7 @@ class PatchingPanel(QWidget):
         layout.addWidget(maps, 1)
 
         self.sweep.currentIndexChanged.connect(self._sweep_changed)
+        self.mode.currentIndexChanged.connect(self._sweep_changed)
         self.metric_choice.currentIndexChanged.connect(self._render)
         self.run_button.clicked.connect(lambda: self.run_requested.emit(self.spec()))
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -107,7 +108,12 @@ class PatchingPanel(QWidget):
 
     # ------------------------------------------------------------------ inputs
     def set_model(self, n_layers: int, n_heads: int) -> None:
-        """Receiver choices: every head outside layer 0 (layer 0 has no senders)."""
+        """Receiver choices: every head outside layer 0 (layer 0 has no senders); no path
+        patching on a one-layer model."""
+        path_item = self.sweep.model().item(self.sweep.findData("path"))
+        path_item.setEnabled(n_layers > 1)
+        if n_layers < 2 and self.sweep.currentData() == "path":
+            self.sweep.setCurrentIndex(0)
         current = self.receiver.currentText()
         self.receiver.clear()
         for l in range(1, n_layers):
@@ -118,8 +124,8 @@ class PatchingPanel(QWidget):
 
     def spec(self) -> PatchingSpec:
         sweep = self.sweep.currentData()
-        return PatchingSpec(sweep, self.mode.currentData(), self.with_attribution.isChecked() and sweep not in
-                            ("path", "head_pattern"), self.receiver.currentText() if sweep == "path" else "",
+        return PatchingSpec(sweep, self.mode.currentData(), self.with_attribution.isChecked() and
+                            self.with_attribution.isEnabled(), self.receiver.currentText() if sweep == "path" else "",
                             self.receiver_input.currentData())
 
     def set_spec(self, spec: PatchingSpec) -> None:
@@ -134,7 +140,18 @@ class PatchingPanel(QWidget):
         path = self.sweep.currentData() == "path"
         self.receiver.setVisible(path)
         self.receiver_input.setVisible(path)
-        self.with_attribution.setEnabled(self.sweep.currentData() not in ("path", "head_pattern"))
+        estimable = self.sweep.currentData() not in ("path", "head_pattern") and self.mode.currentData() == "denoise"
+        self.with_attribution.setEnabled(estimable)
+        self.with_attribution.setToolTip(
+            "First-order estimate from one backward pass, with its correlation" if estimable else
+            "Attribution patching estimates denoising patches of outputs and q/k/v inputs only")
+
+    def clear_results(self, message: str) -> None:
+        """Forget what is shown (another model was loaded)."""
+        self.results, self.correlation = (), None
+        self.main.clear(" ")
+        self.estimate.setVisible(False)
+        self.show_message(message)
 
     # ------------------------------------------------------------------ running
     def set_running(self, running: bool) -> None:
@@ -166,7 +183,7 @@ class PatchingPanel(QWidget):
         text = (f"Logit difference (target − foil): clean {main.clean_metric:+.3f}, corrupted "
                 f"{main.corrupted_metric:+.3f}. Patching {direction}.")
         if elapsed_ms is not None:
-            text += f"  {total} patches in {elapsed_ms / 1000:.2f} s."
+            text += f"  {total} cells in {elapsed_ms / 1000:.2f} s" + (" (with the estimate)." if estimate else ".")
         if correlation is not None:
             text += f"  Attribution vs activation patching: r = {correlation:.3f}."
         text += "  Click a cell to apply it in the component graph."

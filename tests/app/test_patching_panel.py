@@ -53,7 +53,8 @@ def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot
     expected = activation_patching(Engine(device="cpu"), CLEAN, CORRUPT, "Mary", "John", "head", mode="noise")
     np.testing.assert_allclose(shown, expected.values, atol=1e-5)
     assert steps and steps[-1] == (16, 16)
-    assert window.patching.estimate.isVisible() and "r = " in window.patching.summary.text()
+    # attribution patching estimates denoising only: no estimate (and no checkbox) in noise mode
+    assert not window.patching.estimate.isVisible() and not window.patching.with_attribution.isEnabled()
     assert window.patching.main.rows == ("L0", "L1") and window.patching.main.columns[3] == "H3"
     # noising L0.H3 (the model card's IOI head) hurts most
     assert np.unravel_index(np.argmin(shown), shown.shape) == (0, 3)
@@ -115,17 +116,32 @@ def test_residual_cells_cannot_be_applied_and_missing_corrupted_prompt_is_explai
     assert "same number of tokens" in failed.args[0]
 
 
-def test_cancel_stops_a_running_sweep(qtbot, demo_window) -> None:
+def test_cancel_stops_a_sweep_and_its_late_result_is_never_shown(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
     window.patching.set_spec(PatchingSpec("head_pos", attribution=False))
-    c.bridge._worker.cancel_sweep.set()  # as if Cancel was pressed as the first chunk finished
-    original = c.bridge._worker.cancel_sweep.clear
-    c.bridge._worker.cancel_sweep.clear = lambda: None  # keep it set through the start of the sweep
-    try:
-        with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
-            window.patching.run_button.click()
-    finally:
-        c.bridge._worker.cancel_sweep.clear = original
+    window.patching.run_button.click()
+    request_id = c._latest["patching"]
+    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
+        window.patching.cancel_button.click()
     assert "cancelled" in failed.args[0]
+    assert request_id in c.bridge._worker.cancelled_sweeps
     assert "cancelled" in window.patching.summary.text() and window.patching.run_button.isEnabled()
+    qtbot.wait(1500)  # the engine thread stops at a chunk boundary, or finishes: either way, stale
+    assert c.patching is None and window.patching.main.values is None
     assert window.error_label.text() == ""  # a cancel is not an error
+
+
+def test_an_estimate_sits_beside_a_denoising_sweep_and_a_new_model_clears_the_panel(qtbot, demo_window,
+                                                                                      tiny_gpt2_dir) -> None:
+    window, c = demo_window, demo_window.controller
+    window.patching.set_spec(PatchingSpec("head", mode="denoise", attribution=True))
+    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
+        window.patching.run_button.click()
+    assert window.patching.estimate.isVisible() and "r = " in window.patching.summary.text()
+    assert c.patching.correlation > 0.8
+    with qtbot.waitSignal(c.model_loaded, timeout=TIMEOUT):
+        c.load_model(str(tiny_gpt2_dir), "cpu")
+    assert c.patching is None and window.patching.main.values is None
+    with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
+        c.apply_patch_cell(window.patching.results[0] if window.patching.results else None, 0, 0)
+    assert "No sweep" in blocker.args[0]

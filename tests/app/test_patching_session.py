@@ -24,11 +24,11 @@ def run_sweep(qtbot, window, spec: PatchingSpec):
 
 def test_session_round_trip_keeps_the_sweep_and_export_writes_it(qtbot, demo_window, tmp_path) -> None:
     window = demo_window
-    done = run_sweep(qtbot, window, PatchingSpec("head", mode="noise", attribution=True))
+    done = run_sweep(qtbot, window, PatchingSpec("head", mode="denoise", attribution=True))
     path = tmp_path / "s.microtome"
     assert window.files._save_to(path)
     stored = load_session(path).patching
-    assert stored.sweep == "head" and stored.mode == "noise" and stored.corrupted == CORRUPT
+    assert stored.sweep == "head" and stored.mode == "denoise" and stored.corrupted == CORRUPT
     np.testing.assert_allclose(stored.main.values, done.main.values, atol=1e-12)
 
     window.controller.patching = None
@@ -37,7 +37,11 @@ def test_session_round_trip_keeps_the_sweep_and_export_writes_it(qtbot, demo_win
         window.files.open(str(path))
     np.testing.assert_allclose(window.patching.main.values, done.main.values, atol=1e-12)
     np.testing.assert_allclose(window.patching.estimate.values, done.estimate.values, atol=1e-12)
-    assert window.patching.spec().mode == "noise" and "r = " in window.patching.summary.text()
+    window.patching.set_spec(PatchingSpec("resid", mode="noise", attribution=False))
+    with qtbot.waitSignal(window.controller.patching_ready, timeout=TIMEOUT):
+        window.files.open(str(path))  # restoring shows the settings the sweep was run with
+    assert window.patching.spec().sweep == "head" and window.patching.spec().mode == "denoise"
+    assert "r = " in window.patching.summary.text()
 
     written = window.files.export_all_data(str(tmp_path), ("csv", "npz"))
     assert tmp_path / "patching.csv" in written and tmp_path / "patching.npz" in written
@@ -65,3 +69,24 @@ def test_version_1_sessions_open_and_mismatched_grids_are_refused(qtbot, demo_wi
     broken["patching"]["main"]["values"] = broken["patching"]["main"]["values"][:-1]
     with pytest.raises(SessionError, match="patching grid"):
         parse_session(json.dumps(broken))
+
+
+def test_empty_grids_are_refused_and_non_finite_metrics_round_trip(qtbot, demo_window, tmp_path) -> None:
+    from dataclasses import replace
+
+    from app.patching_record import from_record, to_record
+
+    window = demo_window
+    done = run_sweep(qtbot, window, PatchingSpec("head", attribution=False))
+    path = tmp_path / "s.microtome"
+    assert window.files._save_to(path)
+    data = json.loads(path.read_text())
+    data["patching"]["main"].update(column_labels=[], values=[[], []], raw=[[], []])
+    with pytest.raises(SessionError, match="column_labels"):
+        parse_session(json.dumps(data))
+
+    odd = replace(done, main=replace(done.main, clean_metric=float("nan")))
+    window.controller.patching = odd
+    assert window.files._save_to(path)
+    back = from_record(load_session(path).patching)
+    assert np.isnan(back.main.clean_metric) and back.restored

@@ -133,3 +133,13 @@ def test_a_family_without_query_key_value_hooks_gets_a_clear_message(tmp_path) -
         activation_patching(engine, CLEAN, CORRUPT, "Mary", "John", "head_q")
     with pytest.raises(EngineError, match="GPT-NeoX models do not provide"):
         path_patching(engine, CLEAN, CORRUPT, "Mary", "John", "L1.H0", "k")
+
+
+def test_prompts_differing_only_at_the_last_or_first_token(demo: Engine) -> None:
+    """The shared prefix is everything but one token, or nothing (BOS aside): resumed equals plain."""
+    words = CLEAN.split()
+    for pair in ((CLEAN, " ".join(words[:-1] + ["at"])), (CLEAN, " ".join(["If"] + words[1:]))):
+        for sweep in ("head", "resid", "head_pos"):
+            resumed = activation_patching(demo, *pair, "Mary", "John", sweep)
+            plain = activation_patching(demo, *pair, "Mary", "John", sweep, resume=False)
+            np.testing.assert_allclose(resumed.raw, plain.raw, atol=1e-5, err_msg=f"{pair[1]} {sweep}")

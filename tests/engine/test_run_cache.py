@@ -54,3 +54,12 @@ def test_no_resume_for_another_prompt_or_a_layer_0_edit() -> None:
     assert engine._clean_run.hits == 0
     engine.run(PROMPT, (Ablation("L1.H4"),), want=WANT, target="Mary", foil="John")
     assert engine._clean_run.hits == 1
+
+
+def test_a_clean_run_too_large_to_keep_is_not_cached() -> None:
+    engine = Engine(device="cpu")
+    engine._clean_run.max_bytes = 1000  # far less than the demo run's captures
+    engine.run(PROMPT, want=WANT, target="Mary", foil="John")
+    assert engine._clean_run.store == {}
+    engine.run(PROMPT, (Ablation("L1.H4"),), want=WANT, target="Mary", foil="John")
+    assert engine._clean_run.hits == 0
