@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test bench bundle demo-model clean
+.PHONY: setup run report test bench bench-startup bundle demo-model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,10 +31,16 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/head_grid.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 
+# One-folder desktop bundle (docs/building.md): build, show its size, run its self-test.
 bundle: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bundle]"
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN build.spec
-	QT_QPA_PLATFORM=offscreen dist/microtome/microtome --smoke
+	@du -sh dist/microtome
+	HF_HUB_OFFLINE=1 QT_QPA_PLATFORM=offscreen timeout 120 dist/microtome/microtome --smoke
+
+# Startup time (process start -> first paint -> first result), from source and, if built, the bundle.
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py
 
 demo-model: $(STAMP)
 	$(BIN)/python -m training.train_demo_model --out resources/demo_model
