@@ -365,6 +365,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:  # never lose the exit over settings
             self.statusBar().showMessage(f"Could not save settings: {exc}")
         self.controller.shutdown()
+        self.controller.blockSignals(True)  # results still queued must not reach widgets being deleted
         super().closeEvent(event)
 
 
