@@ -165,7 +165,8 @@ class Engine:
         top_p, top_i = probs.topk(min(top_k, probs.shape[-1]))
         patterns = None
         if "patterns" in want:
-            patterns = torch.stack([store[f"blocks.{l}.attn.hook_pattern"][0] for l in range(n_layers)]).float().cpu().numpy()
+            # .cpu() per layer: with device_map the layers may sit on different devices
+            patterns = torch.stack([store[f"blocks.{l}.attn.hook_pattern"][0].float().cpu() for l in range(n_layers)]).numpy()
         return RunResult(
             prompt=prompt, token_ids=ids, tokens=tuple(self.decode_tokens(ids)), interventions=tuple(interventions),
             top_ids=top_i.cpu().numpy(), top_tokens=tuple(self.decode_tokens(top_i.tolist())),
@@ -215,7 +216,9 @@ class Engine:
     def _resid_stack(self, store: dict[str, torch.Tensor]) -> torch.Tensor:
         """[n_layers + 1, S, d]: the input to layer 0, then the stream after each layer."""
         rows = [store["blocks.0.hook_resid_pre"][0]]
-        return torch.stack(rows + [store[f"blocks.{l}.hook_resid_post"][0] for l in range(self.info.n_layers)])
+        device = self.adapter.unembed_weight(self.model).device  # where the lens reads it (device_map: may differ)
+        return torch.stack([r.to(device) for r in rows + [store[f"blocks.{l}.hook_resid_post"][0]
+                                                         for l in range(self.info.n_layers)]])
 
     def _logit_lens(self, store: dict[str, torch.Tensor], seq_len: int, k: int, target_id: int | None,
                     positions: Sequence[int] | None) -> LogitLens:
@@ -245,8 +248,9 @@ class Engine:
             w_u = self.adapter.unembed_weight(model)
             b_u = self.adapter.unembed_bias(model)
             norm = self._final_norm()
+            parts = {name: part.to(w_u.device) for name, part in parts.items()}  # device_map: gather them
             return direct_logit_attribution(
-                parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos], self.adapter.final_norm_kind,
+                parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos].to(w_u.device), self.adapter.final_norm_kind,
                 self.adapter.final_norm_weight(model), getattr(norm, "bias", None), float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5))),
                 w_u[:, target_id] - w_u[:, foil_id],
                 float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
@@ -267,7 +271,7 @@ class Engine:
             raise PromptError(f"seg_len {seg_len} is too long for a context of {self.info.n_ctx}")
         names = [f"blocks.{l}.attn.hook_pattern" for l in range(self.info.n_layers)]
         _, store = self._forward(torch.from_numpy(ids), (), names, logits_to_keep=1)
-        patterns = torch.stack([store[n] for n in names], dim=1).float().cpu().numpy()  # [B, L, H, S, S]
+        patterns = torch.stack([store[n].float().cpu() for n in names], dim=1).numpy()  # [B, L, H, S, S]
         scores = head_scores_from_patterns(patterns, start=len(self._special_prefix), seg_len=seg_len)
         return HeadScores(seg_len=seg_len, n_sequences=n_sequences, **scores)
 

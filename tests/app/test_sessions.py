@@ -172,7 +172,7 @@ def test_missing_model_offers_to_pick_it_and_then_applies_the_session(qtbot, tin
     other = make_window(qtbot, None)
     other.files.ask = lambda *a: QMessageBox.StandardButton.Yes
     monkeypatch.setattr("app.model_picker.ModelPicker.exec", lambda self: 1)
-    monkeypatch.setattr("app.model_picker.ModelPicker.choice", lambda self: (str(tiny_gpt2_dir), "cpu"))
+    monkeypatch.setattr("app.model_picker.ModelPicker.choice", lambda self: (str(tiny_gpt2_dir), "cpu", "float32"))
     with qtbot.waitSignal(other.files.sessions.verdict, timeout=TIMEOUT) as blocker:
         other.files.open(str(path))
     assert blocker.args[1], blocker.args[0]
