@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -37,6 +38,22 @@ GENERIC_REFERENCE = (
     "The results of the experiment were recorded in the notebook every morning.",
     "She opened the door, looked around the room and sat down by the window.",
 )
+
+
+@contextmanager
+def weights_present(module: torch.nn.Module):
+    """A block whose weights accelerate offloaded (meta device between calls) gets them for
+    the length of the block; anything else is left as it is."""
+    if any(p.device.type == "meta" for p in module.parameters()):
+        from accelerate.utils import align_module_device, has_offloaded_params
+
+        with ExitStack() as stack:  # accelerate may hook the block itself or each of its modules
+            for sub in module.modules():
+                if has_offloaded_params(sub):
+                    stack.enter_context(align_module_device(sub))
+            yield
+    else:
+        yield
 
 
 class Engine:
@@ -226,7 +243,8 @@ class Engine:
         unembed = self.adapter.unembed_fn(self.model)  # soft-capped like the model's own logits (Gemma 2)
         cols = np.arange(seq_len) if positions is None else np.unique([p % seq_len for p in positions
                                                                        if -seq_len <= p < seq_len])
-        with torch.inference_mode():
+        with torch.inference_mode(), weights_present(self.model.get_submodule(self.adapter.unembed)), \
+                weights_present(self._final_norm()):
             resid = self._resid_stack(store)[:, torch.from_numpy(cols)]
             return logit_lens(resid, self._final_norm(), unembed, self.decode_tokens,
                               ["embed", *(f"L{l}" for l in range(n_layers))], cols, self.info.vocab_size, k, target_id)
@@ -239,21 +257,31 @@ class Engine:
         with torch.inference_mode():
             for l in range(n_layers):
                 z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
-                head_out = self.adapter.head_outputs(model, l, z, n_heads)  # [H, d]: through W_O (and Gemma 2's post-norm)
+                with weights_present(model.get_submodule(self.adapter.layers)[l]):  # offloaded blocks too
+                    head_out = self.adapter.head_outputs(model, l, z, n_heads)  # [H, d]: through W_O (and Gemma 2's post-norm)
+                    b_o = self.adapter.o_proj_bias(model, l)
+                    b_o = None if b_o is None else b_o.detach().clone()
                 for h in range(n_heads):
                     parts[f"L{l}.H{h}"] = head_out[h]
-                if (b_o := self.adapter.o_proj_bias(model, l)) is not None:
+                if b_o is not None:
                     parts[f"L{l}.attn_bias"] = b_o
                 parts[f"L{l}.mlp"] = store[f"blocks.{l}.hook_mlp_out"][0, pos]
-            w_u = self.adapter.unembed_weight(model)
-            b_u = self.adapter.unembed_bias(model)
-            norm = self._final_norm()
-            parts = {name: part.to(w_u.device) for name, part in parts.items()}  # device_map: gather them
-            return direct_logit_attribution(
-                parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos].to(w_u.device), self.adapter.final_norm_kind,
-                self.adapter.final_norm_weight(model), getattr(norm, "bias", None), float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5))),
-                w_u[:, target_id] - w_u[:, foil_id],
-                float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
+            with weights_present(model.get_submodule(self.adapter.unembed)), weights_present(self._final_norm()):
+                return self._dla_sum(parts, store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos], target_id, foil_id, pos)
+
+    def _dla_sum(self, parts: dict[str, torch.Tensor], resid: torch.Tensor, target_id: int, foil_id: int,
+                 pos: int) -> DirectLogitAttribution:
+        """The final norm (frozen scale) and the unembedding difference applied to every part."""
+        model, n_layers, n_heads = self.model, self.info.n_layers, self.info.n_heads
+        w_u = self.adapter.unembed_weight(model)
+        b_u = self.adapter.unembed_bias(model)
+        norm = self._final_norm()
+        parts = {name: part.to(w_u.device) for name, part in parts.items()}  # device_map: gather them
+        eps = float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5)))
+        return direct_logit_attribution(
+            parts, resid.to(w_u.device), self.adapter.final_norm_kind, self.adapter.final_norm_weight(model),
+            getattr(norm, "bias", None), eps, w_u[:, target_id] - w_u[:, foil_id],
+            float(b_u[target_id] - b_u[foil_id]) if b_u is not None else 0.0, n_layers, n_heads, pos)
 
     def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0,
                     token_pool: Sequence[int] | None = None) -> HeadScores:

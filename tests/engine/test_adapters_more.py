@@ -3,22 +3,16 @@ families (tests/engine/test_adapters.py), on tiny random models built locally: l
 DLA sums to the logit difference, patterns = output_attentions, head ablation = zeroing that
 head's input columns of the output projection, no hook left. The adapter's own pieces
 (embedding, per-head outputs, final norm, unembedding) are checked against the model directly,
-so they hold whatever the engine does with them.
-
-A few guarantees need a small change outside the adapters (engine.py reading the new adapter
-methods, hooks.py honouring `HookSite.flat`). Until that change is in, exactly those
-assertions are xfailed with a reason naming it; they run for real once it is."""
+so they hold whatever the engine does with them."""
 
 from __future__ import annotations
 
 import copy
-import inspect
 
 import numpy as np
 import pytest
 import torch
 
-import engine.hooks as hooks_module
 from engine import Ablation, Engine
 from engine.analyses.dla import direct_logit_attribution
 from engine.errors import UnsupportedArchitectureError
@@ -32,28 +26,6 @@ O_PROJ = {"gemma": "model.layers.{l}.self_attn.o_proj", "gemma2": "model.layers.
           "opt": "model.decoder.layers.{l}.self_attn.out_proj", "phi3": "model.layers.{l}.self_attn.o_proj",
           "gptj": "transformer.h.{l}.attn.out_proj"}
 BASE = {"gemma": "model", "gemma2": "model", "opt": "model.decoder", "phi3": "model", "gptj": "transformer"}
-
-# ---- changes outside the adapters that some guarantees need (see the report / module docstring)
-ENGINE_LENS_SOFTCAP = "unembed_fn" in inspect.getsource(Engine._logit_lens)
-ENGINE_DLA_NORM = "final_norm_weight" in inspect.getsource(Engine._dla)
-ENGINE_DLA_HEADS = "head_outputs" in inspect.getsource(Engine._dla)
-HOOKS_FLAT = ".flat" in inspect.getsource(hooks_module)
-
-
-def needs(family: str, *, lens: bool = False, dla: bool = False, flat: bool = False) -> None:
-    """xfail (with the change to make) when this family's guarantee waits on one."""
-    if lens and family == "gemma2" and not ENGINE_LENS_SOFTCAP:
-        pytest.xfail("engine.py _logit_lens must unembed with self.adapter.unembed_fn(self.model) "
-                     "(Gemma 2's final logit soft-capping)")
-    if dla and family in ("gemma", "gemma2") and not ENGINE_DLA_NORM:
-        pytest.xfail("engine.py _dla must pass self.adapter.final_norm_weight(model) instead of norm.weight "
-                     "(Gemma's RMSNorm scales by 1 + weight)")
-    if dla and family == "gemma2" and not ENGINE_DLA_HEADS:
-        pytest.xfail("engine.py _dla must take head_out from self.adapter.head_outputs(model, l, z, n_heads) "
-                     "(Gemma 2's post-attention norm)")
-    if (flat or dla) and family == "opt" and not HOOKS_FLAT:
-        pytest.xfail("hooks.py must honour HookSite.flat (OPT's MLP sees [batch*seq, d])")
-
 
 @pytest.fixture(scope="module", params=FAMILIES)
 def family_engine(request, tmp_path_factory) -> tuple[str, Engine]:
@@ -93,7 +65,6 @@ def test_residual_stream_is_the_sum_of_what_blocks_add(family_engine) -> None:
     """embed (+ pos) + every attn_out + every mlp_out = the last block's output: the sites
     are what is actually added (Gemma 2: after its post-norms; GPT-J: in parallel)."""
     family, engine = family_engine
-    needs(family, flat=True)
     n = engine.info.n_layers
     names = ["hook_embed", f"blocks.{n - 1}.hook_resid_post",
              *(f"blocks.{l}.hook_{k}_out" for l in range(n) for k in ("attn", "mlp"))]
@@ -108,7 +79,6 @@ def test_resid_mid_is_resid_pre_plus_attn_out(family_engine) -> None:
     if "blocks.{l}.hook_resid_mid" not in engine.adapter.sites:
         assert family == "gptj"  # parallel attention + MLP: there is no point between them
         return
-    needs(family, flat=True)
     store = captured(engine, ["blocks.1.hook_resid_pre", "blocks.1.hook_attn_out", "blocks.1.hook_resid_mid"])
     torch.testing.assert_close(store["blocks.1.hook_resid_pre"] + store["blocks.1.hook_attn_out"],
                                store["blocks.1.hook_resid_mid"], rtol=0, atol=1e-5)
@@ -171,14 +141,12 @@ def test_logit_lens_last_layer_equals_the_model_output(family_engine) -> None:
     probs = torch.softmax(full_logits(engine, result.token_ids), -1).numpy()
     chosen = probs[np.arange(len(probs)), result.logit_lens.top_ids[-1, :, 0]]  # ties allowed (random init)
     np.testing.assert_allclose(chosen, probs.max(-1), atol=1e-6)  # the argmax survives soft-capping
-    needs(family, lens=True)
     np.testing.assert_allclose(result.logit_lens.top_probs[-1, :, 0], probs.max(-1), atol=1e-5)
 
 
 def test_dla_sums_to_the_logit_difference(family_engine) -> None:
     """Gemma 2: DLA is linear, so it sums to the logit difference *before* soft-capping."""
     family, engine = family_engine
-    needs(family, flat=True)  # OPT's DLA reads hook_mlp_out, a flat site
     result = engine.run(PROMPT, want=["dla"], target="Mary", foil="John")
     assert ("pos_embed" in result.dla.labels) == (family == "opt")  # the others are rotary
     if family == "gemma2":
@@ -189,7 +157,6 @@ def test_dla_sums_to_the_logit_difference(family_engine) -> None:
         assert expected != pytest.approx(result.logit_diff, abs=1e-3)  # the cap does bite on this model
     else:
         expected = result.logit_diff
-    needs(family, dla=True)
     assert result.dla.total == pytest.approx(expected, abs=1e-4)
 
 
@@ -218,9 +185,7 @@ def test_head_ablation_equals_zeroing_the_output_projection_columns(family_engin
 def test_no_hook_is_left_and_head_scores_run(family_engine) -> None:
     family, engine = family_engine
     before = {(n, k) for n, m in engine.model.named_modules() for k in (*m._forward_hooks, *m._forward_pre_hooks)}
-    ready = not (family == "opt" and not HOOKS_FLAT)  # without flat sites OPT's MLP hook point is [S, d]
-    want = ["patterns", "logit_lens", *(["dla"] if ready else [])]
-    engine.run(PROMPT, [Ablation("L0.mlp" if ready else "L0.H1", "mean")], want=want, target="Mary", foil="John")
+    engine.run(PROMPT, [Ablation("L0.mlp", "mean")], want=["patterns", "logit_lens", "dla"], target="Mary", foil="John")
     scores = engine.head_scores(seg_len=8, n_sequences=4)
     after = {(n, k) for n, m in engine.model.named_modules() for k in (*m._forward_hooks, *m._forward_pre_hooks)}
     assert before == after and scores.induction.shape == (2, 4)
@@ -230,8 +195,7 @@ def test_opt_mlp_out_is_batch_by_position(family_engine) -> None:
     """OPT's MLP sees [batch*seq, d]; the hook point still shows [batch, seq, d], also in a batch."""
     family, engine = family_engine
     if family != "opt":
-        return
-    needs(family, flat=True)
+        pytest.skip("only OPT flattens positions in its MLP")
     ids = torch.from_numpy(engine.random_token_ids((3, 7), np.random.default_rng(0)))
     names = ["blocks.0.hook_mlp_out", "blocks.0.hook_resid_mid", "blocks.0.hook_resid_post"]
     with torch.no_grad(), hooks_attached(engine.model, engine.adapter, 2, names) as store:
@@ -276,7 +240,6 @@ def test_dla_pieces_from_the_adapter_sum_to_the_pre_cap_logit_difference(family_
     """What engine._dla computes once it reads the adapter (final_norm_weight, head_outputs),
     built here from captures: it already sums exactly, whatever engine.py does today."""
     family, engine = family_engine
-    needs(family, flat=True)
     adapter, model, n, h = engine.adapter, engine.model, engine.info.n_layers, engine.info.n_heads
     names = ["hook_embed", f"blocks.{n - 1}.hook_resid_post", *(f"blocks.{l}.attn.hook_z" for l in range(n)),
              *(f"blocks.{l}.hook_mlp_out" for l in range(n))] + (["hook_pos_embed"] if adapter.pos_embed else [])
