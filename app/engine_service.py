@@ -132,7 +132,7 @@ def describe_failure(exc: BaseException) -> str:
         return str(exc)
     if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
         return ("Out of memory while running the model. Try a shorter prompt, fewer open panels, "
-                "a smaller dtype, or the CPU.")
+                "bfloat16, the CPU, or splitting the model across devices (File → Open model).")
     last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})" if last else ""
     return f"Internal error: {type(exc).__name__}: {exc}{where}"

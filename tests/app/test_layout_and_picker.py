@@ -129,7 +129,7 @@ def test_the_old_model_is_released_after_a_load_and_kept_after_a_late_cancel(qtb
     controller.shutdown()
 
 
-@pytest.mark.parametrize("family", ["gpt_neox", "llama"])
+@pytest.mark.parametrize("family", ["gpt_neox", "llama", "gemma", "gemma2", "opt", "phi3", "gptj"])
 def test_the_window_opens_other_families(qtbot, tmp_path, family) -> None:
     from tests.conftest import TINY_WORDS
     from training.tiny_models import save_random_family
@@ -144,4 +144,5 @@ def test_the_window_opens_other_families(qtbot, tmp_path, family) -> None:
     assert window.head_grid.grid_shape == (2, 4)
     assert set(window.graph.nodes) >= {"L1.H3", "L1.mlp", "embed", "unembed"}
     assert controller.last_result.dla is not None
+    assert window.fidelity_label.text().startswith("✓ matches HF"), window.fidelity_label.toolTip()
     window.close()

@@ -175,3 +175,23 @@ def test_a_model_too_large_for_memory_is_refused_before_loading(qtbot, tiny_wind
         c.load_model(before.info.source, "cpu")
     assert "needs ~" in failed.args[0] and "GiB free" in failed.args[0]
     assert c.loaded is before  # the model in use stays
+
+
+def test_out_of_memory_in_a_run_is_a_message_and_the_app_carries_on(qtbot, tiny_window, monkeypatch) -> None:
+    import torch
+
+    c = tiny_window.controller
+    engine = c.bridge.service.engine
+    real_run = engine.run
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    monkeypatch.setattr(engine, "run", exhausted)
+    with qtbot.waitSignal(c.error, timeout=60_000) as blocker:
+        c.set_prompt("the store gave")
+    assert "Out of memory" in blocker.args[0] and "shorter prompt" in blocker.args[0]
+    assert "Out of memory" in tiny_window.error_label.text()
+    monkeypatch.setattr(engine, "run", real_run)
+    with qtbot.waitSignal(c.result_ready, timeout=60_000):
+        c.set_prompt("the store gave a")
+    assert tiny_window.error_label.text() == ""
