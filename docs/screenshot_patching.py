@@ -1,4 +1,4 @@
-"""Screenshot of the patching panel on the demo model: a head x position sweep (denoising)
+"""Screenshot of the patching panel on the demo model: a head sweep (denoising)
 with its attribution estimate alongside.
 
 Run under a virtual screen:
@@ -28,7 +28,7 @@ CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
 
 
-def main(sweep: str = "head_pos") -> None:
+def main(sweep: str = "head") -> None:
     app = QApplication(sys.argv[:1])
     controller = Controller()
     controller.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT)
