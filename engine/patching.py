@@ -24,7 +24,7 @@ from .errors import EngineError, PromptError
 from .hooks import resolve_hook
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
 from .results import PatchingResult
-from .resume import prefix_cache, resumed_logits, shared_prefix
+from .resume import fused_activations, prefix_cache, resumed_logits, shared_prefix
 
 __all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
 
@@ -117,7 +117,19 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]
-    per_chunk = chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids))
+    with fused_activations(engine.model):
+        _run_chunks(engine, shape, pair, variants, source, base, base_ids, join_layer, prefix,
+                    chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids)), raw, progress, cancelled)
+    values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
+    return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
+
+
+def _run_chunks(engine: Engine, shape: SweepShape, pair: PromptPair, variants: list[tuple[int, int]],
+                source: dict[str, torch.Tensor], base: dict[str, torch.Tensor], base_ids: np.ndarray,
+                join_layer: Callable[[int], int], prefix: int, per_chunk: int, raw: np.ndarray,
+                progress: Progress | None, cancelled: IsCancelled | None) -> None:
+    """The batched forwards of a sweep; each variant's logit difference lands in raw[row, col]."""
+    info = engine.info
     prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
     base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
     for done in range(0, len(variants), per_chunk):
@@ -133,8 +145,6 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
             raw[r, c] = value
         if progress is not None:
             progress(done + len(chunk), len(variants))
-    values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
-    return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 
 
 def chunk_edits(shape: SweepShape, chunk: list[tuple[int, int]], source: dict[str, torch.Tensor],

@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import EngineError
 from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair, require_hooks,
                        rows_per_chunk)
-from .resume import prefix_cache, resumed_logits, shared_prefix
+from .resume import fused_activations, prefix_cache, resumed_logits, shared_prefix
 
 RECEIVER_INPUTS = ("q", "k", "v")
 
@@ -63,6 +63,20 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
     senders = [(l, h) for l in range(comp.layer) for h in range(info.n_heads)]
     raw = np.empty((comp.layer, info.n_heads))
     per_chunk = rows_per_chunk(len(base_ids) - prefix, len(base_ids))
+    with fused_activations(engine.model):
+        _sweep_senders(engine, senders, per_chunk, ids, base_resid, base, source, prefix, dh, receiver_hook, tokens,
+                       prefix_kv, unit, comp.layer, raw, progress, cancelled)
+    values = (raw - corrupt_m) / (clean_m - corrupt_m)
+    return PatchingResult(
+        f"path to {receiver}.{receiver_input}", values, tuple(f"L{l}" for l in range(comp.layer)),
+        tuple(f"H{h}" for h in range(info.n_heads)), clean_m, corrupt_m, mode, raw, method="path",
+        details={"receiver": receiver, "receiver_input": receiver_input})
+
+
+def _sweep_senders(engine: Engine, senders, per_chunk: int, ids, base_resid, base, source, prefix: int, dh: int,
+                   receiver_hook: str, tokens, prefix_kv, unit: int, receiver_layer: int, raw: np.ndarray,
+                   progress: Progress | None, cancelled: IsCancelled | None) -> None:
+    """Steps 1 and 2 for chunks of senders; each sender's logit difference lands in raw."""
     for done in range(0, len(senders), per_chunk):
         if cancelled is not None and cancelled():
             raise Cancelled("Path patching was cancelled")
@@ -76,17 +90,12 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
             out = act.clone()
             out[..., sl] = recorded[..., sl].to(out.dtype)
             return out
-        logits, _ = resumed_logits(engine, ids, [(comp.layer, len(chunk))], base_resid, {receiver_hook: [replace]},
-                                   tokens, prefix_kv=prefix_kv)
+        logits, _ = resumed_logits(engine, ids, [(receiver_layer, len(chunk))], base_resid,
+                                   {receiver_hook: [replace]}, tokens, prefix_kv=prefix_kv)
         for (l, h), value in zip(chunk, (logits[:, 0] - logits[:, 1]).cpu().numpy()):
             raw[l, h] = value
         if progress is not None:
             progress(done + len(chunk), len(senders))
-    values = (raw - corrupt_m) / (clean_m - corrupt_m)
-    return PatchingResult(
-        f"path to {receiver}.{receiver_input}", values, tuple(f"L{l}" for l in range(comp.layer)),
-        tuple(f"H{h}" for h in range(info.n_heads)), clean_m, corrupt_m, mode, raw, method="path",
-        details={"receiver": receiver, "receiver_input": receiver_input})
 
 
 def _record_receiver_inputs(engine: Engine, ids, chunk, joins, base_resid, base, source, prefix: int, dh: int,
