@@ -93,6 +93,14 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
                         progress: Progress | None = None, cancelled: IsCancelled | None = None,
                         resume: bool = True) -> PatchingResult:
     """Patch every cell of `sweep` (batched; resumed from the patched layer unless resume=False)."""
+    with fused_activations(engine.model):
+        return _activation_patching(engine, clean, corrupted, target, foil, sweep, mode, chunk_size, progress,
+                                    cancelled, resume)
+
+
+def _activation_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+                         sweep: str, mode: str, chunk_size: int | None, progress: Progress | None,
+                         cancelled: IsCancelled | None, resume: bool) -> PatchingResult:
     pair = prepare_pair(engine, clean, corrupted, target, foil)
     info = engine.info
     shape = sweep_shape(sweep, info.n_layers, info.n_heads, n_kv_heads(engine), info.d_head, pair.tokens)
@@ -117,9 +125,8 @@ def activation_patching(engine: Engine, clean: str, corrupted: str, target: str 
     raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]
-    with fused_activations(engine.model):
-        _run_chunks(engine, shape, pair, variants, source, base, base_ids, join_layer, prefix,
-                    chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids)), raw, progress, cancelled)
+    _run_chunks(engine, shape, pair, variants, source, base, base_ids, join_layer, prefix,
+                chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids)), raw, progress, cancelled)
     values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
     return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 
