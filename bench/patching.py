@@ -11,8 +11,10 @@ GPT-2-small-shaped model, CPU, 16 and 128 tokens, as ratios to one bare forward:
   live: L11.H0 ablated Engine.run with one late head ablated after the prompt's clean run
                        (resumed from layer 11) vs the same run with no cached clean run
 
-The corrupted prompt differs from the clean one at the middle position (an IOI-style
-name swap). All variants' numbers are checked against each other (max |Δ logit diff|).
+The corrupted prompt differs from the clean one at one position: the middle ("mid"), or
+four tokens before the end ("late", where an IOI-style name swap usually sits; only the
+positions from there on are recomputed). All variants' numbers are checked against each
+other (max |Δ logit diff|).
 
 Run: .venv/bin/python bench/patching.py [--runs 3] [--tl-python /work/tl-venv/bin/python]"""
 
@@ -85,12 +87,12 @@ def transformer_lens(tl_python: str, folder: Path, clean, corrupt, t: int, f: in
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_length(engine: Engine, folder: Path, n: int, runs: int, tl_python: str) -> list[tuple]:
+def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl_python: str) -> list[tuple]:
     rng = np.random.default_rng(n)
     body = engine.random_token_ids((n - 1,), rng)
     clean = np.concatenate([engine._special_prefix, body]).astype(np.int64)
     corrupt = clean.copy()
-    corrupt[n // 2] = engine.random_token_ids((1,), rng)[0]
+    corrupt[n // 2 if where == "mid" else n - 4] = engine.random_token_ids((1,), rng)[0]
     clean_s, corrupt_s = (" ".join(engine.decode_tokens(ids[len(engine._special_prefix):])) for ids in (clean, corrupt))
     assert np.array_equal(engine.tokenize(clean_s), clean) and np.array_equal(engine.tokenize(corrupt_s), corrupt)
     t, f = (int(x) for x in engine.random_token_ids((2,), rng))
@@ -134,13 +136,14 @@ def bench_length(engine: Engine, folder: Path, n: int, runs: int, tl_python: str
     fresh = Engine(engine.loaded)
     ms = median_ms(lambda: fresh.run(clean_s, live, want=want, target=t, foil=f), runs)
     rows.append((f"live: L{last}.H0 ablated, from embeddings", ms, ms / bare_ms, "patterns + DLA"))
-    return [(n, *row) for row in rows]
+    return [(f"{n} {where}", *row) for row in rows]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--lengths", default="16,128")
+    parser.add_argument("--cases", default="16:mid,128:mid,128:late",
+                        help="tokens:where pairs; where = mid or late (the corrupted position)")
     parser.add_argument("--tl-python", default=os.environ.get("TL_PYTHON", "/work/tl-venv/bin/python"))
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -148,11 +151,12 @@ def main() -> None:
         folder = gpt2_small_shaped(Path(tmp) / "gpt2s")
         engine = Engine(folder, device="cpu")
         rows = []
-        for n in (int(x) for x in args.lengths.split(",")):
-            rows += bench_length(engine, folder, n, args.runs, args.tl_python)
+        for case in args.cases.split(","):
+            n, where = case.split(":")
+            rows += bench_length(engine, folder, int(n), where, args.runs, args.tl_python)
     print(f"\nGPT-2-small shape (12x12, d 768, vocab 50257), CPU, {torch.get_num_threads()} threads, "
           f"median of {args.runs}\n")
-    print(f"| tokens | case | ms | x bare forward | check |\n|---|---|---|---|---|")
+    print(f"| tokens, corrupted at | case | ms | x bare forward | check |\n|---|---|---|---|---|")
     for n, case, ms, ratio, note in rows:
         ms_text = "" if ms is None else f"{ms:.0f}"
         ratio_text = "" if ratio is None else f"{ratio:.1f}"
