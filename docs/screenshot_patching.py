@@ -45,7 +45,6 @@ def main(sweep: str = "head") -> None:
     def done(_done) -> None:
         def shoot() -> None:
             window.grab().save(str(ROOT / "docs" / "patching.png"))
-            window.docks["patching"].widget().grab().save(str(ROOT / "docs" / "patching_panel.png"))
             window.close()
             app.quit()
         QTimer.singleShot(800, shoot)
