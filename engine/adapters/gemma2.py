@@ -9,9 +9,11 @@ heads together: per-head DLA is exact only with that scale frozen (`attn_post_no
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from .base import ArchitectureAdapter, HookSite
+from .base import HookSite
+from .gemma import GEMMA
 
 
 def _check(config: Any) -> str | None:
@@ -20,34 +22,19 @@ def _check(config: Any) -> str | None:
     return None
 
 
-GEMMA2 = ArchitectureAdapter(
+GEMMA2 = replace(
+    GEMMA,
     family="Gemma 2",
     model_types=("gemma2",),
-    layers="model.layers",
     sites={
-        "hook_embed": HookSite("model.embed_tokens", "output"),
-        "blocks.{l}.hook_resid_pre": HookSite("model.layers.{l}", "input"),
+        **GEMMA.sites,
         "blocks.{l}.hook_resid_mid": HookSite("model.layers.{l}.pre_feedforward_layernorm", "input"),
-        "blocks.{l}.hook_resid_post": HookSite("model.layers.{l}", "output"),
-        "blocks.{l}.attn.hook_q": HookSite("model.layers.{l}.self_attn.q_proj", "output"),
-        "blocks.{l}.attn.hook_k": HookSite("model.layers.{l}.self_attn.k_proj", "output"),
-        "blocks.{l}.attn.hook_v": HookSite("model.layers.{l}.self_attn.v_proj", "output"),
-        "blocks.{l}.attn.hook_z": HookSite("model.layers.{l}.self_attn.o_proj", "input"),
-        "blocks.{l}.attn.hook_pattern": HookSite("model.layers.{l}.self_attn", "output", 1),
         "blocks.{l}.hook_attn_out": HookSite("model.layers.{l}.post_attention_layernorm", "output"),
         "blocks.{l}.hook_mlp_out": HookSite("model.layers.{l}.post_feedforward_layernorm", "output"),
-        "ln_final.hook_normalized": HookSite("model.norm", "output"),
     },
-    embed="model.embed_tokens",
-    pos_embed=None,
-    attn_out_proj="model.layers.{l}.self_attn.o_proj",
-    final_norm="model.norm",
-    final_norm_kind="rmsnorm",
-    unembed="lm_head",
     notes=(("Per-head DLA freezes the post-attention norm's scale at this input: heads sum to the "
             "attention output exactly, but a head's share is a linearisation."),
            "DLA attributes the logit difference before final soft-capping (tanh is not additive)."),
-    norm_offset=1.0,
     attn_post_norm="model.layers.{l}.post_attention_layernorm",
     check_config=_check,
 )
