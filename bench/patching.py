@@ -156,7 +156,7 @@ def main() -> None:
             rows += bench_length(engine, folder, int(n), where, args.runs, args.tl_python)
     print(f"\nGPT-2-small shape (12x12, d 768, vocab 50257), CPU, {torch.get_num_threads()} threads, "
           f"median of {args.runs}\n")
-    print(f"| tokens, corrupted at | case | ms | x bare forward | check |\n|---|---|---|---|---|")
+    print("| tokens, corrupted at | case | ms | x bare forward | check |\n|---|---|---|---|---|")
     for n, case, ms, ratio, note in rows:
         ms_text = "" if ms is None else f"{ms:.0f}"
         ratio_text = "" if ratio is None else f"{ratio:.1f}"

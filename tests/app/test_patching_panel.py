@@ -9,30 +9,12 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app.controller import Controller, ViewState
-from app.main_window import MainWindow
-from app.settings import Settings
+from app.controller import ViewState
 from engine import Engine
 from engine.patching import activation_patching
 from widgets.patching_panel import PatchingSpec
 
-CLEAN = "When Mary and John went to the store , John gave a drink to"
-CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
-TIMEOUT = 120_000
-
-
-@pytest.fixture
-def demo_window(qtbot):
-    controller = Controller()
-    controller.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT)
-    window = MainWindow(controller, Settings())
-    qtbot.addWidget(window)
-    window.resize(1400, 950)
-    window.show()
-    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
-        controller.load_model(None, "cpu")
-    yield window
-    window.close()
+from tests.app.conftest import CLEAN, CORRUPT, TIMEOUT
 
 
 def click_cell(qtbot, heat, row: int, col: int) -> None:

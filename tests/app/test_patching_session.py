@@ -12,7 +12,7 @@ import pytest
 
 from app.session_file import SCHEMA_VERSION, SessionError, load_session, parse_session
 from widgets.patching_panel import PatchingSpec
-from tests.app.test_patching_panel import CORRUPT, TIMEOUT, demo_window  # noqa: F401 (fixture)
+from tests.app.conftest import CORRUPT, TIMEOUT
 
 
 def run_sweep(qtbot, window, spec: PatchingSpec):
@@ -74,7 +74,7 @@ def test_version_1_sessions_open_and_mismatched_grids_are_refused(qtbot, demo_wi
 def test_empty_grids_are_refused_and_non_finite_metrics_round_trip(qtbot, demo_window, tmp_path) -> None:
     from dataclasses import replace
 
-    from app.patching_record import from_record, to_record
+    from app.patching_record import from_record
 
     window = demo_window
     done = run_sweep(qtbot, window, PatchingSpec("head", attribution=False))

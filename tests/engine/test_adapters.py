@@ -16,7 +16,10 @@ from training.tiny_models import save_random_family
 
 PROMPT = "When Mary and John went to the store , John gave a drink to"
 FAMILIES = ["gpt_neox", "llama"]
-O_PROJ = {"gpt_neox": "gpt_neox.layers.{l}.attention.dense", "llama": "model.layers.{l}.self_attn.o_proj"}
+O_PROJ = {"gpt_neox": "gpt_neox.layers.{l}.attention.dense", "llama": "model.layers.{l}.self_attn.o_proj",
+          "gemma": "model.layers.{l}.self_attn.o_proj", "gemma2": "model.layers.{l}.self_attn.o_proj",
+          "opt": "model.decoder.layers.{l}.self_attn.out_proj", "phi3": "model.layers.{l}.self_attn.o_proj",
+          "gptj": "transformer.h.{l}.attn.out_proj"}  # test_adapters_more runs two of these tests on the rest
 
 
 @pytest.fixture(scope="module", params=FAMILIES)

@@ -7,24 +7,22 @@ so they hold whatever the engine does with them."""
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
 import torch
 
-from engine import Ablation, Engine
+from engine import Engine
 from engine.analyses.dla import direct_logit_attribution
 from engine.errors import UnsupportedArchitectureError
 from engine.hooks import hooks_attached
 from tests.conftest import TINY_WORDS
+from tests.engine.test_adapters import (  # noqa: F401 (collected here too, on these families)
+    test_head_ablation_equals_zeroing_the_output_projection_columns, test_no_hook_is_left_and_head_scores_run)
 from training.tiny_models import save_random_family
 
 PROMPT = "When Mary and John went to the store , John gave a drink to"
 FAMILIES = ["gemma", "gemma2", "opt", "phi3", "gptj"]
-O_PROJ = {"gemma": "model.layers.{l}.self_attn.o_proj", "gemma2": "model.layers.{l}.self_attn.o_proj",
-          "opt": "model.decoder.layers.{l}.self_attn.out_proj", "phi3": "model.layers.{l}.self_attn.o_proj",
-          "gptj": "transformer.h.{l}.attn.out_proj"}
 BASE = {"gemma": "model", "gemma2": "model", "opt": "model.decoder", "phi3": "model", "gptj": "transformer"}
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -167,28 +165,6 @@ def test_patterns_equal_output_attentions(family_engine) -> None:
         out = engine.model(input_ids=torch.from_numpy(result.token_ids)[None], output_attentions=True)
     np.testing.assert_allclose(result.patterns, torch.stack([a[0] for a in out.attentions]).numpy(), atol=1e-6)
     np.testing.assert_allclose(result.patterns.sum(-1), 1.0, atol=1e-5)
-
-
-def test_head_ablation_equals_zeroing_the_output_projection_columns(family_engine) -> None:
-    family, engine = family_engine
-    ids = engine.tokenize(PROMPT)
-    logits, _ = engine._forward(torch.from_numpy(ids)[None], [Ablation("L1.H2")], ())
-    model = copy.deepcopy(engine.model)
-    dh = engine.info.d_head
-    with torch.no_grad():
-        model.get_submodule(O_PROJ[family].format(l=1)).weight[:, 2 * dh:3 * dh] = 0
-        expected = model(input_ids=torch.from_numpy(ids)[None]).logits[0]
-    np.testing.assert_allclose(logits[0].numpy(), expected.numpy(), atol=1e-5)
-    assert not np.allclose(expected.numpy(), full_logits(engine, ids).numpy(), atol=1e-4)
-
-
-def test_no_hook_is_left_and_head_scores_run(family_engine) -> None:
-    family, engine = family_engine
-    before = {(n, k) for n, m in engine.model.named_modules() for k in (*m._forward_hooks, *m._forward_pre_hooks)}
-    engine.run(PROMPT, [Ablation("L0.mlp", "mean")], want=["patterns", "logit_lens", "dla"], target="Mary", foil="John")
-    scores = engine.head_scores(seg_len=8, n_sequences=4)
-    after = {(n, k) for n, m in engine.model.named_modules() for k in (*m._forward_hooks, *m._forward_pre_hooks)}
-    assert before == after and scores.induction.shape == (2, 4)
 
 
 def test_opt_mlp_out_is_batch_by_position(family_engine) -> None:
