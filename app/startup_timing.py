@@ -82,7 +82,7 @@ class _ImportWatch:
 
     @staticmethod
     def invalidate_caches() -> None:
-        pass
+        pass  # part of the meta-path finder protocol; this finder caches nothing
 
 
 def install_import_watch() -> None:

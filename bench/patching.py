@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,21 +35,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.engine import median_ms  # noqa: E402
 from engine import Ablation, Engine  # noqa: E402
 from engine.attribution import attribution_patching  # noqa: E402
 from engine.hooks import hooks_attached  # noqa: E402
 from engine.patching import activation_patching  # noqa: E402
 from training.tiny_models import gpt2_small_shaped  # noqa: E402
-
-
-def median_ms(fn, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def head_loop(engine: Engine, clean: np.ndarray, corrupt: np.ndarray, t: int, f: int) -> np.ndarray:

@@ -214,9 +214,9 @@ class Engine:
         entering = cache.entering(start)
         name = f"blocks.{start}.hook_resid_pre"
         edits[name] = [lambda act: entering.to(act.dtype), *edits.get(name, [])]
-        late = {n for n in capture if n not in cache.early(capture, start)}
-        logits, store = self._forward_edits(batch, edits, late, logits_to_keep=1, start=start)
-        return logits, {**cache.early(capture, start), **store}
+        early = cache.early(capture, start)
+        logits, store = self._forward_edits(batch, edits, capture - early.keys(), logits_to_keep=1, start=start)
+        return logits, {**early, **store}
 
     def token_losses(self, ids: np.ndarray, interventions: Sequence[Intervention] = ()) -> np.ndarray:
         """Cross-entropy of each next token, [batch, S-1], for a batch of equal-length id rows."""

@@ -188,7 +188,7 @@ def available_memory(device: str | torch.device = "cpu") -> int | None:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024  # kB
     except OSError:
-        pass
+        pass  # no /proc (not Linux): psutil below, if installed
     try:
         import psutil  # type: ignore[import-not-found]
     except ImportError:

@@ -119,5 +119,5 @@ def _record_receiver_inputs(engine: Engine, ids, chunk, joins, base_resid, base,
     try:
         resumed_logits(engine, ids, joins, base_resid, edits, tokens, prefix_kv=prefix_kv)
     except _Recorded:
-        pass
+        pass  # the intended stop: the receiver's input is recorded, later layers are not needed
     return recorded["value"]

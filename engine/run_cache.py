@@ -26,6 +26,12 @@ def hook_layer(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def before(name: str, start: int) -> bool:
+    """Is hook `name` computed before block `start` (so a run starting there does not reach it)?"""
+    layer = hook_layer(name)
+    return layer < start if layer is not None else not name.startswith("ln_final")
+
+
 @dataclass
 class CleanRunCache:
     """Captures of the newest run without interventions, for one token sequence."""
@@ -33,12 +39,11 @@ class CleanRunCache:
     key: bytes = b""
     store: dict[str, torch.Tensor] = field(default_factory=dict)
     hits: int = 0  # runs that resumed (tests and benchmarks read it)
+    max_bytes: int = 512 * 1024 ** 2  # a clean run's captures above this are not kept (long prompts, big models)
 
     @staticmethod
     def resid_names(n_layers: int) -> set[str]:
         return {f"blocks.{l}.hook_resid_post" for l in range(n_layers)}
-
-    max_bytes: int = 512 * 1024 ** 2  # a clean run's captures above this are not kept (long prompts, big models)
 
     def remember(self, ids: np.ndarray, store: dict[str, torch.Tensor]) -> None:
         size = sum(t.numel() * t.element_size() for t in store.values())
@@ -55,15 +60,11 @@ class CleanRunCache:
         start = min(parse_component(i.component, n_layers, n_heads).layer for i in interventions)
         if start == 0 or f"blocks.{start - 1}.hook_resid_post" not in self.store:
             return 0
-        early = {n for n in capture if (hook_layer(n) is None and not n.startswith("ln_final")) or
-                 (hook_layer(n) is not None and hook_layer(n) < start)}
-        return start if early <= self.store.keys() else 0
+        return start if all(n in self.store for n in capture if before(n, start)) else 0
 
     def entering(self, layer: int) -> torch.Tensor:
         return self.store[f"blocks.{layer - 1}.hook_resid_post"]
 
     def early(self, capture: set[str], start: int) -> dict[str, torch.Tensor]:
         """The clean run's captures that a run starting at `start` does not recompute."""
-        return {n: self.store[n] for n in capture
-                if (hook_layer(n) is None and not n.startswith("ln_final")) or
-                (hook_layer(n) is not None and hook_layer(n) < start)}
+        return {n: self.store[n] for n in capture if before(n, start)}

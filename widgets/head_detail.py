@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from .axes import TokenAxis
 from .colors import VIRIDIS_LUT
-from .plots import adopt_menus, plain_plot
+from .plots import adopt_menus, bold_label, plain_plot
 
 
 def token_ticks(tokens: list[str], max_labels: int = 48, max_chars: int = 12) -> list[tuple[float, str]]:
@@ -38,10 +38,7 @@ class HeadDetail(QWidget):
         self._pattern: np.ndarray | None = None
         self._tokens: list[str] = []
         self._query: int | None = None  # None: follow the last position
-        self.title = QLabel("Click a head in the grid to inspect it")
-        font = self.title.font()
-        font.setBold(True)
-        self.title.setFont(font)
+        self.title = bold_label("Click a head in the grid to inspect it")
         self.hover_label = QLabel(" ")
 
         self.view = pg.GraphicsLayoutWidget()

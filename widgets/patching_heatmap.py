@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .axes import TokenAxis
-from .plots import adopt_menus, plain_plot
+from .plots import adopt_menus, bold_label, plain_plot
 
 DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red
 
@@ -40,10 +40,7 @@ class PatchingHeatmap(QWidget):
         self.raw: np.ndarray | None = None
         self.rows: tuple[str, ...] = ()
         self.columns: tuple[str, ...] = ()
-        self.title = QLabel(" ")
-        font = self.title.font()
-        font.setBold(True)
-        self.title.setFont(font)
+        self.title = bold_label(" ")
         self.hover_label = QLabel(" ")
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 
 def plain_plot(plot: pg.PlotItem, owner: QWidget) -> pg.PlotItem:
@@ -19,6 +19,15 @@ def plain_plot(plot: pg.PlotItem, owner: QWidget) -> pg.PlotItem:
         axis.setPen("k")
         axis.setTextPen("k")
     return plot
+
+
+def bold_label(text: str) -> QLabel:
+    """A panel's title line."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 def adopt_menus(plot: pg.PlotItem, owner: QWidget) -> None:

@@ -1,4 +1,5 @@
-"""A shown main window on the tiny random GPT-2 with an IOI-style prompt, result displayed."""
+"""Shown main windows with a model loaded and the first result displayed: the tiny random
+GPT-2 or the demo model, on an IOI-style prompt."""
 
 from __future__ import annotations
 
@@ -14,16 +15,22 @@ CLEAN, CORRUPT = IOI_PROMPT, IOI_PROMPT.replace("John gave", "Mary gave")
 TIMEOUT = TIMEOUT_MS
 
 
-@pytest.fixture
-def tiny_window(qtbot, tiny_gpt2_dir):
+def shown_window(qtbot, state: ViewState, source: str | None) -> MainWindow:
+    """A 1400x950 window on `source` (None: the demo model), its first result displayed."""
     controller = Controller()
-    controller.state = ViewState(prompt=IOI_PROMPT, target="Mary", foil="John")
+    controller.state = state
     window = MainWindow(controller, Settings())
     qtbot.addWidget(window)
     window.resize(1400, 950)
     window.show()
     with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT_MS):
-        controller.load_model(str(tiny_gpt2_dir), "cpu")
+        controller.load_model(source, "cpu")
+    return window
+
+
+@pytest.fixture
+def tiny_window(qtbot, tiny_gpt2_dir):
+    window = shown_window(qtbot, ViewState(prompt=IOI_PROMPT, target="Mary", foil="John"), str(tiny_gpt2_dir))
     yield window
     window.close()
 
@@ -31,13 +38,6 @@ def tiny_window(qtbot, tiny_gpt2_dir):
 @pytest.fixture
 def demo_window(qtbot):
     """The window on the demo model with a clean/corrupted IOI pair (name swapped at S2)."""
-    controller = Controller()
-    controller.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT)
-    window = MainWindow(controller, Settings())
-    qtbot.addWidget(window)
-    window.resize(1400, 950)
-    window.show()
-    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
-        controller.load_model(None, "cpu")
+    window = shown_window(qtbot, ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT), None)
     yield window
     window.close()

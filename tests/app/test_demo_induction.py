@@ -7,13 +7,10 @@ import re
 
 import numpy as np
 
-from app.controller import Controller, ViewState
-from app.main_window import MainWindow
-from app.settings import Settings
+from app.controller import ViewState
+from tests.app.conftest import TIMEOUT, shown_window
 from tests.widgets.test_component_graph import drag
 from training.demo_data import POOL, VOCAB, repeated_sequences
-
-TIMEOUT = 120_000
 
 
 def shown_probability(text: str, token: str) -> float:
@@ -29,14 +26,8 @@ def test_ablating_induction_heads_from_the_graph_breaks_copying(qtbot) -> None:
     prompt, target = " ".join(words[:-1]), words[-1]
     foil = next(w for w in POOL if w not in words)
 
-    controller = Controller()
-    controller.state = ViewState(prompt=prompt, target=target, foil=foil)
-    window = MainWindow(controller, Settings())
-    qtbot.addWidget(window)
-    window.resize(1400, 950)
-    window.show()
-    with qtbot.waitSignal(controller.result_ready, timeout=TIMEOUT):
-        controller.load_model(None, "cpu")
+    window = shown_window(qtbot, ViewState(prompt=prompt, target=target, foil=foil), None)
+    controller = window.controller
     qtbot.waitUntil(lambda: controller.head_scores is not None, timeout=TIMEOUT)
     window.docks["graph"].raise_()
     qtbot.waitExposed(window.graph)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.controller import Controller
+from app.controller import Controller, ViewState
 from app.main_window import MainWindow
 from app.model_picker import DEMO_ENTRY, ModelPicker
 from app.settings import load_settings
+from tests.app.conftest import shown_window
 
 
 def window_on(qtbot, source) -> MainWindow:
@@ -135,12 +136,8 @@ def test_the_window_opens_other_families(qtbot, tmp_path, family) -> None:
     from training.tiny_models import save_random_family
 
     folder = save_random_family(tmp_path / family, TINY_WORDS, family)
-    controller = Controller()
-    controller.state = controller.state.__class__(prompt="When Mary and John went", target="Mary", foil="John")
-    window = MainWindow(controller, load_settings())
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(controller.result_ready, timeout=120_000):
-        controller.load_model(str(folder), "cpu")
+    window = shown_window(qtbot, ViewState(prompt="When Mary and John went", target="Mary", foil="John"), str(folder))
+    controller = window.controller
     assert window.head_grid.grid_shape == (2, 4)
     assert set(window.graph.nodes) >= {"L1.H3", "L1.mlp", "embed", "unembed"}
     assert controller.last_result.dla is not None

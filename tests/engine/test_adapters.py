@@ -55,6 +55,7 @@ def test_patterns_equal_output_attentions(family_engine) -> None:
     with torch.no_grad():
         out = engine.model(input_ids=torch.from_numpy(result.token_ids)[None], output_attentions=True)
     np.testing.assert_allclose(result.patterns, torch.stack([a[0] for a in out.attentions]).numpy(), atol=1e-6)
+    np.testing.assert_allclose(result.patterns.sum(-1), 1.0, atol=1e-5)
 
 
 def test_head_ablation_equals_zeroing_the_output_projection_columns(family_engine) -> None:

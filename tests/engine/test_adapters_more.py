@@ -18,7 +18,8 @@ from engine.errors import UnsupportedArchitectureError
 from engine.hooks import hooks_attached
 from tests.conftest import TINY_WORDS
 from tests.engine.test_adapters import (  # noqa: F401 (collected here too, on these families)
-    test_head_ablation_equals_zeroing_the_output_projection_columns, test_no_hook_is_left_and_head_scores_run)
+    test_head_ablation_equals_zeroing_the_output_projection_columns, test_no_hook_is_left_and_head_scores_run,
+    test_patterns_equal_output_attentions)
 from training.tiny_models import save_random_family
 
 PROMPT = "When Mary and John went to the store , John gave a drink to"
@@ -156,15 +157,6 @@ def test_dla_sums_to_the_logit_difference(family_engine) -> None:
     else:
         expected = result.logit_diff
     assert result.dla.total == pytest.approx(expected, abs=1e-4)
-
-
-def test_patterns_equal_output_attentions(family_engine) -> None:
-    _, engine = family_engine
-    result = engine.run(PROMPT, want=["patterns"])
-    with torch.no_grad():
-        out = engine.model(input_ids=torch.from_numpy(result.token_ids)[None], output_attentions=True)
-    np.testing.assert_allclose(result.patterns, torch.stack([a[0] for a in out.attentions]).numpy(), atol=1e-6)
-    np.testing.assert_allclose(result.patterns.sum(-1), 1.0, atol=1e-5)
 
 
 def test_opt_mlp_out_is_batch_by_position(family_engine) -> None:

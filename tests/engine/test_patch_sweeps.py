@@ -143,3 +143,18 @@ def test_prompts_differing_only_at_the_last_or_first_token(demo: Engine) -> None
             resumed = activation_patching(demo, *pair, "Mary", "John", sweep)
             plain = activation_patching(demo, *pair, "Mary", "John", sweep, resume=False)
             np.testing.assert_allclose(resumed.raw, plain.raw, atol=1e-5, rtol=1e-5, err_msg=f"{pair[1]} {sweep}")
+
+
+def test_the_fused_gelu_is_only_swapped_in_for_the_sweep(demo: Engine) -> None:
+    from transformers.activations import NewGELUActivation
+
+    from engine.resume import fused_activations
+
+    acts = [m for m in demo.model.modules() if type(m) is NewGELUActivation]
+    assert acts  # GPT-2's gelu_new
+    with fused_activations(demo.model):
+        assert all("forward" in vars(m) for m in acts)
+        x = torch.linspace(-6, 6, 101)
+        np.testing.assert_allclose(acts[0](x).numpy(), NewGELUActivation.forward(acts[0], x).numpy(), atol=1e-6)
+    activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
+    assert not any("forward" in vars(m) for m in acts)  # restored after the sweep
