@@ -56,12 +56,12 @@ class EngineService:
         args = (self.engine, r.clean, r.corrupted, r.target, r.foil)
         estimate = correlation = None
         if r.sweep == "path":
-            from engine.path_patching import path_patching
+            from engine.analyses.path_patching import path_patching
 
             main = path_patching(*args, r.receiver, r.receiver_input, r.mode, progress=steps, cancelled=cancelled)
         else:
-            from engine.attribution import attribution_patching, correlation as corr
-            from engine.patching import activation_patching
+            from engine.analyses.attribution import attribution_patching, correlation as corr
+            from engine.analyses.patching import activation_patching
 
             main = activation_patching(*args, r.sweep, r.mode, progress=steps, cancelled=cancelled)
             if r.attribution and r.sweep != "head_pattern" and r.mode == "denoise":  # it estimates denoising

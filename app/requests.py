@@ -73,7 +73,7 @@ class RunPatching:
 
 @dataclass(frozen=True)
 class PatchingDone:
-    """Results of a RunPatching: engine.patching.PatchingResult objects (no torch inside)."""
+    """Results of a RunPatching: engine.analyses.patching.PatchingResult objects (no torch inside)."""
 
     request: RunPatching
     main: object

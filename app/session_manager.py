@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.components import parse_component
+from engine.addresses import parse_ablatable
 from engine.errors import InterventionError
 
 from .controller import Controller
@@ -123,7 +123,7 @@ class SessionManager(QObject):
         try:
             interventions = session.intervention_objects()
             for item in interventions:
-                parse_component(item.component, info.n_layers, info.n_heads)
+                parse_ablatable(item.component, info.n_layers, info.n_heads)
         except InterventionError as exc:
             self.failed.emit(f"The session does not fit this model: {exc}. Nothing was changed.")
             return

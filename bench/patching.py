@@ -1,13 +1,13 @@
 """Patching speed (issue #7): all-heads activation patching (144 variants) on a random
 GPT-2-small-shaped model, CPU, 16 and 128 tokens, as ratios to one bare forward:
 
-  engine, resumed      engine.patching.activation_patching: staircase batches that start at
+  engine, resumed      engine.analyses.patching.activation_patching: staircase batches that start at
                        the patched layer, the shared prefix's keys/values reused, two logits
   engine, plain batch  the same with resume=False (every variant from the embeddings)
   loop of forwards     one hooked forward per head (what a notebook loop does)
   TransformerLens      get_act_patch_attn_head_out_all_pos on the same weights (run in its own
                        venv, bench/tl_setup.sh; skipped with a note when that venv is missing)
-  attribution          engine.attribution.attribution_patching (one forward + one backward)
+  attribution          engine.analyses.attribution.attribution_patching (one forward + one backward)
   live: L11.H0 ablated Engine.run with one late head ablated after the prompt's clean run
                        (resumed from layer 11) vs the same run with no cached clean run
 
@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.engine import median_ms  # noqa: E402
 from engine import Ablation, Engine  # noqa: E402
-from engine.attribution import attribution_patching  # noqa: E402
+from engine.analyses.attribution import attribution_patching  # noqa: E402
 from engine.hooks import hooks_attached  # noqa: E402
-from engine.patching import activation_patching  # noqa: E402
+from engine.analyses.patching import activation_patching  # noqa: E402
 from training.tiny_models import gpt2_small_shaped  # noqa: E402
 
 

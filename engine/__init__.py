@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Engine": "engine",
-    "activation_patching": "patching", "attribution_patching": "attribution", "path_patching": "path_patching",
+    "activation_patching": "analyses.patching", "attribution_patching": "analyses.attribution",
+    "path_patching": "analyses.path_patching", "parse_address": "addresses", "Address": "addresses",
+    "Prompt": "analysis", "PromptPair": "analysis", "Batch": "analysis", "Job": "analysis",
     "PatchingResult": "results", "fidelity_check": "fidelity", "estimate_memory": "memory",
     "Ablation": "interventions", "Scale": "interventions", "Intervention": "interventions",
     "intervention_from_dict": "interventions",
@@ -30,11 +32,13 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .engine import Engine
-    from .attribution import attribution_patching
+    from .addresses import Address, parse_address
+    from .analyses.attribution import attribution_patching
+    from .analyses.path_patching import path_patching
+    from .analyses.patching import activation_patching
+    from .analysis import Batch, Job, Prompt, PromptPair
     from .fidelity import fidelity_check
     from .memory import estimate_memory
-    from .path_patching import path_patching
-    from .patching import activation_patching
     from .errors import (EngineError, HubUnreachableError, InterventionError, ModelNotFoundError,
                          NoSafetensorsError, PromptError, UnknownTokenError, UnsupportedArchitectureError)
     from .interventions import Ablation, Intervention, Scale, intervention_from_dict

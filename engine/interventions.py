@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal, Union
 
-from .components import parse_component
+from .addresses import parse_ablatable
 from .errors import InterventionError
 
 AblationMethod = Literal["zero", "mean", "resample"]
@@ -40,7 +40,7 @@ class Ablation:
     kind: ClassVar[str] = "ablation"
 
     def __post_init__(self) -> None:
-        parse_component(self.component)
+        parse_ablatable(self.component)
         if self.method not in ABLATION_METHODS:
             raise InterventionError(f"unknown ablation method '{self.method}' (use {', '.join(ABLATION_METHODS)})")
         if (self.method == "resample") != (self.source_prompt is not None):
@@ -61,7 +61,7 @@ class Scale:
     kind: ClassVar[str] = "scale"
 
     def __post_init__(self) -> None:
-        parse_component(self.component)
+        parse_ablatable(self.component)
         try:
             object.__setattr__(self, "factor", float(self.factor))
         except (TypeError, ValueError) as exc:
@@ -73,7 +73,17 @@ class Scale:
 
 
 Intervention = Union[Ablation, Scale]
-_KINDS: dict[str, type] = {"ablation": Ablation, "scale": Scale}
+_KINDS: dict[str, type] = {}
+
+
+def register_intervention(cls: type) -> type:
+    """Make `intervention_from_dict` know a kind (its edit is registered in engine.intervening)."""
+    _KINDS[cls.kind] = cls
+    return cls
+
+
+register_intervention(Ablation)
+register_intervention(Scale)
 
 
 def intervention_from_dict(data: Any) -> Intervention:

@@ -93,6 +93,22 @@ class RunResult:
     dla: DirectLogitAttribution | None
     device: str
     elapsed_ms: float
+    readouts: dict = field(default_factory=dict)  # key -> result of every readout run (new techniques' too)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The next-token distribution after the last position, and the logit difference."""
+
+    token_ids: np.ndarray  # [S] the prompt's ids
+    tokens: tuple[str, ...]
+    top_ids: np.ndarray  # [k]
+    top_tokens: tuple[str, ...]
+    top_probs: np.ndarray  # [k]
+    target_id: int | None
+    foil_id: int | None
+    target_prob: float | None
+    logit_diff: float | None
 
 
 @dataclass(frozen=True)
@@ -109,3 +125,14 @@ class PatchingResult:
     raw: np.ndarray | None = None  # the logit differences themselves
     method: str = "activation"  # 'activation', 'attribution' or 'path'
     details: dict = field(default_factory=dict)  # e.g. the receiver of a path-patching sweep
+
+
+@dataclass(frozen=True)
+class PatchingRun:
+    """What the 'patching' analysis returns: the sweep, and the attribution estimate of the
+    same grid with its correlation when the analysis added one."""
+
+    main: PatchingResult
+    estimate: PatchingResult | None = None
+    correlation: float | None = None
+    elapsed_ms: float = 0.0

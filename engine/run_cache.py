@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .components import parse_component
-from .interventions import Intervention
 
 _LAYER = re.compile(r"^blocks\.(\d+)\.")
 
@@ -52,12 +50,12 @@ class CleanRunCache:
             return
         self.key, self.store = ids.tobytes(), dict(store)
 
-    def start_layer(self, ids: np.ndarray, interventions: tuple[Intervention, ...], capture: set[str],
-                    n_layers: int, n_heads: int) -> int:
-        """Where a run may start (0 = from the embeddings, as usual)."""
-        if not interventions or ids.tobytes() != self.key:
+    def start_layer(self, ids: np.ndarray, first_edited: int, capture: set[str]) -> int:
+        """Where a run whose first edit is at block `first_edited` may start (0 = from the
+        embeddings, as usual)."""
+        if ids.tobytes() != self.key:
             return 0
-        start = min(parse_component(i.component, n_layers, n_heads).layer for i in interventions)
+        start = first_edited
         if start == 0 or f"blocks.{start - 1}.hook_resid_post" not in self.store:
             return 0
         return start if all(n in self.store for n in capture if before(n, start)) else 0

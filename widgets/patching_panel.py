@@ -1,6 +1,6 @@
 """The patching panel: choose a sweep, run it (progress, cancel), read the heatmap(s).
 
-Qt and numpy only: results arrive as objects with the fields of engine.patching's
+Qt and numpy only: results arrive as objects with the fields of engine.analyses.patching's
 PatchingResult (values, raw, row_labels, column_labels, clean_metric, corrupted_metric,
 mode, method, sweep), duck-typed so this module never imports the engine."""
 

@@ -1,1 +1,5 @@
-"""Analyses on captured activations: pure functions of tensors, no model state."""
+"""The analyses that ship with the engine; importing this package registers each one
+(engine.analysis.get(key) imports it on first use). A new technique is a module here plus
+one line below."""
+
+from . import dla, head_scores, logit_lens, patterns, prediction, resid, sweep  # noqa: F401

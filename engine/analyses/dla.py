@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ..analysis import NoParams, Prompt, ReadContext, Readout, register
+from ..errors import EngineError
 from ..results import DirectLogitAttribution
 
 
@@ -52,3 +54,47 @@ def direct_logit_attribution(
     heads = np.array([[lookup[f"L{l}.H{h}"] for h in range(n_heads)] for l in range(n_layers)])
     mlps = np.array([lookup[f"L{l}.mlp"] for l in range(n_layers)])
     return DirectLogitAttribution(position, tuple(labels), contributions, heads, mlps, float(contributions.sum()))
+
+
+class DlaReadout(Readout):
+    """Readout 'dla': each component's direct share of logit(target) − logit(foil) at the
+    last position (the final norm's scale frozen at its value on this input)."""
+
+    key = "dla"
+    Params = NoParams
+    order = 2
+
+    def needs(self, params: NoParams, handle, prompt: Prompt) -> set[str]:
+        if not (prompt.target and prompt.foil):
+            raise EngineError("direct logit attribution needs a target and a foil token")
+        n = handle.info.n_layers
+        names = {"hook_embed", f"blocks.{n - 1}.hook_resid_post", *(f"blocks.{l}.attn.hook_z" for l in range(n)),
+                 *(f"blocks.{l}.hook_mlp_out" for l in range(n))}
+        return names | ({"hook_pos_embed"} if handle.has_hook("hook_pos_embed") else set())
+
+    def read(self, ctx: ReadContext, params: NoParams) -> DirectLogitAttribution:
+        handle, store, pos = ctx.handle, ctx.cache, len(ctx.ids) - 1
+        n_layers, n_heads = handle.info.n_layers, handle.info.n_heads
+        parts: dict[str, torch.Tensor] = {"embed": store["hook_embed"][0, pos]}
+        if "hook_pos_embed" in store:
+            parts["pos_embed"] = store["hook_pos_embed"][0, pos]
+        with torch.inference_mode():
+            for l in range(n_layers):
+                z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
+                head_out, b_o = handle.head_outputs(l, z)  # [H, d]: through W_O (and Gemma 2's post-norm)
+                for h in range(n_heads):
+                    parts[f"L{l}.H{h}"] = head_out[h]
+                if b_o is not None:
+                    parts[f"L{l}.attn_bias"] = b_o
+                parts[f"L{l}.mlp"] = store[f"blocks.{l}.hook_mlp_out"][0, pos]
+        with handle.readout():
+            direction, bias_term = handle.logit_direction(ctx.target_id, ctx.foil_id)
+            kind, weight, bias, eps = handle.final_norm_params()
+            device = direction.device
+            parts = {name: part.to(device) for name, part in parts.items()}  # device_map: gather them
+            resid = store[f"blocks.{n_layers - 1}.hook_resid_post"][0, pos].to(device)
+            return direct_logit_attribution(parts, resid, kind, weight, bias, eps, direction, bias_term,
+                                            n_layers, n_heads, pos)
+
+
+register(DlaReadout())

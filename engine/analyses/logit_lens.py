@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from ..analysis import Prompt, ReadContext, Readout, register
 from ..results import LogitLens
+from .resid import resid_names
 
 CHUNK_ELEMENTS = 16_000_000  # logits held at once (64 MB in float32)
 
@@ -57,3 +60,36 @@ def logit_lens(
         target_probs=join(t_probs) if target_id is not None else None,
         target_ranks=join(t_ranks) if target_id is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class LensParams:
+    k: int = 5
+    positions: tuple[int, ...] | None = None  # None = every position; negative counts from the end
+
+
+class LogitLensReadout(Readout):
+    """Readout 'logit_lens': final norm + unembed of the residual stream after every layer."""
+
+    key = "logit_lens"
+    Params = LensParams
+    order = 4  # the costliest readout (layers x positions x vocabulary): last
+
+    def needs(self, params: LensParams, handle, prompt: Prompt) -> set[str]:
+        return set(resid_names(handle.info.n_layers))
+
+    def read(self, ctx: ReadContext, params: LensParams) -> LogitLens:
+        handle, n_layers = ctx.handle, ctx.handle.info.n_layers
+        seq_len = len(ctx.ids)
+        cols = np.arange(seq_len) if params.positions is None else np.unique(
+            [p % seq_len for p in params.positions if -seq_len <= p < seq_len])
+        with handle.readout():
+            device = handle.unembed_device()
+            resid = torch.stack([ctx.cache[name][0].to(device) for name in resid_names(n_layers)])
+            resid = resid[:, torch.from_numpy(cols).to(device)]
+            return logit_lens(resid, lambda x: x, handle.lens_logits(), handle.decode_tokens,
+                              ["embed", *(f"L{l}" for l in range(n_layers))], cols, handle.info.vocab_size,
+                              params.k, ctx.target_id)
+
+
+register(LogitLensReadout())

@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 
 from app.controller import ViewState
 from engine import Engine
-from engine.patching import activation_patching
+from engine.analyses.patching import activation_patching
 from widgets.patching_panel import PatchingSpec
 
 from tests.app.conftest import CLEAN, CORRUPT, TIMEOUT

@@ -11,7 +11,7 @@ import torch
 
 from engine import Engine
 from engine.hooks import hooks_attached
-from engine.patching import activation_patching
+from engine.analyses.patching import activation_patching
 
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
@@ -124,7 +124,7 @@ def test_grouped_query_key_value_sweeps_have_one_column_per_shared_head(tmp_path
 
 def test_a_family_without_query_key_value_hooks_gets_a_clear_message(tmp_path) -> None:
     from engine import EngineError
-    from engine.path_patching import path_patching
+    from engine.analyses.path_patching import path_patching
     from training.tiny_models import save_random_family
 
     words = "When Mary and John went to the store , gave a drink to".split()

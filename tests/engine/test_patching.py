@@ -8,7 +8,7 @@ import torch
 
 from engine import Engine, PromptError
 from engine.hooks import hooks_attached
-from engine.patching import activation_patching
+from engine.analyses.patching import activation_patching
 
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
@@ -77,11 +77,12 @@ def test_the_ioi_head_the_model_card_names_is_found_by_patching(demo: Engine) ->
 
 
 def test_progress_is_reported_and_cancel_stops_between_chunks(demo: Engine) -> None:
-    from engine.patching import Cancelled
+    from engine.analyses.patching import Cancelled
 
     seen = []
     activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head", chunk_size=5, progress=lambda d, n: seen.append((d, n)))
-    assert seen[-1] == (16, 16) and len(seen) == 4
+    # counts from the start (0 of 16 before the first chunk), then after each of the 4 chunks
+    assert seen == [(0, 16), (5, 16), (10, 16), (15, 16), (16, 16)]
     with pytest.raises(Cancelled):
         activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head", chunk_size=5, cancelled=lambda: True)
 
@@ -105,7 +106,7 @@ def ioi_pairs(n: int) -> list[tuple[str, str, str, str]]:
 
 def test_attribution_patching_is_the_gradient_of_the_metric(demo: Engine) -> None:
     """Independent check: a finite difference along (clean - corrupted) for one head."""
-    from engine.attribution import attribution_patching
+    from engine.analyses.attribution import attribution_patching
 
     result = attribution_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
     clean, corrupt = demo.tokenize(CLEAN), demo.tokenize(CORRUPT)
@@ -132,7 +133,7 @@ def test_attribution_patching_is_the_gradient_of_the_metric(demo: Engine) -> Non
 def test_attribution_patching_tracks_activation_patching_on_ioi(demo: Engine) -> None:
     """Floors below the measured means over 8 held-out IOI prompts (heads 0.91, attention and
     MLP outputs 0.99): a first-order estimate should rank components like the real patching."""
-    from engine.attribution import attribution_patching
+    from engine.analyses.attribution import attribution_patching
 
     floors = {"head": 0.8, "attn_out": 0.95, "mlp_out": 0.95}
     for sweep, floor in floors.items():

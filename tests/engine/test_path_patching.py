@@ -9,7 +9,7 @@ import torch
 
 from engine import Engine, EngineError
 from engine.hooks import hooks_attached
-from engine.path_patching import path_patching
+from engine.analyses.path_patching import path_patching
 
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"

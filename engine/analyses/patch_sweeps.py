@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import EngineError
+from ..errors import EngineError
 
 SWEEPS: dict[str, str] = {
     "resid": "Residual stream (layer × position)",

@@ -9,26 +9,25 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .engine import Engine
-from .errors import EngineError
-from .hooks import hooks_attached
+from ..errors import EngineError
+from ..handle import ModelHandle, as_handle
 from .patch_sweeps import sweep_shape
-from .patching import PatchingResult, metric_of, n_kv_heads, prepare_pair
-from .resume import base_model, two_logits
+from .patching import PatchingResult, metric_of, prepare_pair
 
 
-def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+def attribution_patching(handle: ModelHandle, clean: str, corrupted: str, target: str | int, foil: str | int,
                          sweep: str = "head") -> PatchingResult:
     """Estimate the denoising sweep `sweep` (not 'head_pattern': the pattern is not a hook input)."""
     if sweep == "head_pattern":
         raise EngineError("Attribution patching estimates activations that are added or projected; "
                           "use activation patching for attention patterns")
-    pair = prepare_pair(engine, clean, corrupted, target, foil)
-    info = engine.info
-    shape = sweep_shape(sweep, info.n_layers, info.n_heads, n_kv_heads(engine), info.d_head, pair.tokens)
+    handle = as_handle(handle)
+    pair = prepare_pair(handle, clean, corrupted, target, foil)
+    info = handle.info
+    shape = sweep_shape(sweep, info.n_layers, info.n_heads, handle.n_kv_heads, info.d_head, pair.tokens)
     rows = range(len(shape.row_labels))
     hooks = sorted({shape.hook(r) for r in rows})
-    clean_m, clean_acts = metric_of(engine, pair.clean_ids, pair, tuple(hooks))
+    clean_m, clean_acts = metric_of(handle, pair.clean_ids, pair, tuple(hooks))
     t, f = pair.target_id, pair.foil_id
 
     def grad_leaf(act: torch.Tensor) -> torch.Tensor:  # the one leaf: the whole graph hangs off the embeddings
@@ -39,13 +38,10 @@ def attribution_patching(engine: Engine, clean: str, corrupted: str, target: str
         return act
 
     edits = {"hook_embed": [grad_leaf], **{name: [keep_grad] for name in hooks}}
-    ids = torch.from_numpy(pair.corrupt_ids)[None].to(engine.loaded.device)
-    with torch.enable_grad(), hooks_attached(engine.model, engine.adapter, info.n_layers, hooks, edits) as acts:
-        hidden = base_model(engine.model, engine.adapter.layers)(
-            input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).last_hidden_state
-        logits = two_logits(engine.model, engine.adapter.unembed_weight(engine.model),
-                            engine.adapter.unembed_bias(engine.model), hidden[:, -1], (t, f))  # float32, as the sweeps
-        metric = logits[0, 0] - logits[0, 1]
+    cache = handle.metric_forward(pair.corrupt_ids, (t, f), edits, hooks, grad=True)  # float32, as the sweeps
+    acts = cache.acts
+    with torch.enable_grad():
+        metric = cache.logits[0, 0] - cache.logits[0, 1]
         metric.backward()
         corrupt_m = float(metric.detach())
         if abs(clean_m - corrupt_m) < 1e-6:

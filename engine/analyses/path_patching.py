@@ -14,12 +14,11 @@ from collections import Counter
 import numpy as np
 import torch
 
-from .components import parse_component
-from .engine import Engine
-from .errors import EngineError
-from .patching import (Cancelled, IsCancelled, PatchingResult, Progress, metric_of, n_kv_heads, prepare_pair, require_hooks,
-                       rows_per_chunk)
-from .resume import fused_activations, prefix_cache, resumed_logits, shared_prefix
+from ..addresses import parse_address
+from ..analysis import Cancelled
+from ..errors import EngineError
+from ..handle import ModelHandle, as_handle
+from .patching import IsCancelled, PatchingResult, Progress, metric_of, prepare_pair, require_hooks, rows_per_chunk
 
 RECEIVER_INPUTS = ("q", "k", "v")
 
@@ -28,43 +27,44 @@ class _Recorded(Exception):
     """Raised by step 1 once the receiver's input is recorded: later layers are not needed."""
 
 
-def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+def path_patching(handle: ModelHandle, clean: str, corrupted: str, target: str | int, foil: str | int,
                   receiver: str, receiver_input: str = "q", mode: str = "denoise",
                   progress: Progress | None = None, cancelled: IsCancelled | None = None) -> PatchingResult:
     """Sender heads (layers before the receiver's) x heads: effect through `receiver`'s input."""
-    info = engine.info
-    comp = parse_component(receiver, info.n_layers, info.n_heads)
+    handle = as_handle(handle)
+    info = handle.info
+    comp = parse_address(receiver, info.n_layers, info.n_heads)
     if comp.kind != "head":
         raise EngineError(f"The receiver must be a head such as L1.H4, not '{receiver}'")
     if receiver_input not in RECEIVER_INPUTS:
         raise EngineError("The receiver input is 'q', 'k' or 'v'")
     if comp.layer == 0:
         raise EngineError("A head in layer 0 reads only the embeddings: no head can send to it")
-    require_hooks(engine, [f"blocks.{comp.layer}.attn.hook_{receiver_input}"], f"path patching into {receiver_input}")
-    pair = prepare_pair(engine, clean, corrupted, target, foil)
+    require_hooks(handle, [f"blocks.{comp.layer}.attn.hook_{receiver_input}"], f"path patching into {receiver_input}")
+    pair = prepare_pair(handle, clean, corrupted, target, foil)
     source_ids, base_ids = pair.source_and_base(mode)
     z_names = [f"blocks.{l}.attn.hook_z" for l in range(comp.layer)]
     resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
-    source_m, source = metric_of(engine, source_ids, pair, tuple(z_names))
-    base_m, base = metric_of(engine, base_ids, pair, (*resid_in, *z_names))
+    source_m, source = metric_of(handle, source_ids, pair, tuple(z_names))
+    base_m, base = metric_of(handle, base_ids, pair, (*resid_in, *z_names))
     clean_m, corrupt_m = (source_m, base_m) if mode == "denoise" else (base_m, source_m)
     if abs(clean_m - corrupt_m) < 1e-6:
         raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
 
-    prefix = shared_prefix(engine, pair.clean_ids, pair.corrupt_ids)
-    prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
+    prefix = handle.shared_prefix(pair.clean_ids, pair.corrupt_ids)
+    prefix_kv = handle.prefix_cache(base_ids, prefix) if prefix else None
     base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
-    ids = torch.from_numpy(base_ids)[None]
+    ids = base_ids
     tokens = (pair.target_id, pair.foil_id)
-    dh, kv_group = info.d_head, info.n_heads // n_kv_heads(engine)
+    dh, kv_group = info.d_head, info.n_heads // handle.n_kv_heads
     unit = comp.head if receiver_input == "q" else comp.head // kv_group  # the key/value head it reads
     receiver_hook = f"blocks.{comp.layer}.attn.hook_{receiver_input}"
 
     senders = [(l, h) for l in range(comp.layer) for h in range(info.n_heads)]
     raw = np.empty((comp.layer, info.n_heads))
     per_chunk = rows_per_chunk(len(base_ids) - prefix, len(base_ids))
-    with fused_activations(engine.model):
-        _sweep_senders(engine, senders, per_chunk, ids, base_resid, base, source, prefix, dh, receiver_hook, tokens,
+    with handle.sweep_mode():
+        _sweep_senders(handle, senders, per_chunk, ids, base_resid, base, source, prefix, dh, receiver_hook, tokens,
                        prefix_kv, unit, comp.layer, raw, progress, cancelled)
     values = (raw - corrupt_m) / (clean_m - corrupt_m)
     return PatchingResult(
@@ -73,16 +73,18 @@ def path_patching(engine: Engine, clean: str, corrupted: str, target: str | int,
         details={"receiver": receiver, "receiver_input": receiver_input})
 
 
-def _sweep_senders(engine: Engine, senders, per_chunk: int, ids, base_resid, base, source, prefix: int, dh: int,
+def _sweep_senders(handle: ModelHandle, senders, per_chunk: int, ids, base_resid, base, source, prefix: int, dh: int,
                    receiver_hook: str, tokens, prefix_kv, unit: int, receiver_layer: int, raw: np.ndarray,
                    progress: Progress | None, cancelled: IsCancelled | None) -> None:
     """Steps 1 and 2 for chunks of senders; each sender's logit difference lands in raw."""
+    if progress is not None:
+        progress(0, len(senders))
     for done in range(0, len(senders), per_chunk):
         if cancelled is not None and cancelled():
             raise Cancelled("Path patching was cancelled")
         chunk = senders[done:done + per_chunk]
         joins = sorted(Counter(l for l, _ in chunk).items())
-        recorded = _record_receiver_inputs(engine, ids, chunk, joins, base_resid, base, source, prefix, dh,
+        recorded = _record_receiver_inputs(handle, ids, chunk, joins, base_resid, base, source, prefix, dh,
                                            receiver_hook, tokens, prefix_kv)
         sl = slice(unit * dh, (unit + 1) * dh)
 
@@ -90,15 +92,15 @@ def _sweep_senders(engine: Engine, senders, per_chunk: int, ids, base_resid, bas
             out = act.clone()
             out[..., sl] = recorded[..., sl].to(out.dtype)
             return out
-        logits, _ = resumed_logits(engine, ids, [(receiver_layer, len(chunk))], base_resid,
-                                   {receiver_hook: [replace]}, tokens, prefix_kv=prefix_kv)
+        logits = handle.staircase(ids, [(receiver_layer, len(chunk))], base_resid,
+                                  {receiver_hook: [replace]}, tokens, prefix_kv=prefix_kv).logits
         for (l, h), value in zip(chunk, (logits[:, 0] - logits[:, 1]).cpu().numpy()):
             raw[l, h] = value
         if progress is not None:
             progress(done + len(chunk), len(senders))
 
 
-def _record_receiver_inputs(engine: Engine, ids, chunk, joins, base_resid, base, source, prefix: int, dh: int,
+def _record_receiver_inputs(handle: ModelHandle, ids, chunk, joins, base_resid, base, source, prefix: int, dh: int,
                             receiver_hook: str, tokens, prefix_kv) -> torch.Tensor:
     """Step 1: every head frozen to the base run except row b's sender, taken from the source."""
     edits: dict[str, list] = {}
@@ -117,7 +119,7 @@ def _record_receiver_inputs(engine: Engine, ids, chunk, joins, base_resid, base,
         raise _Recorded
     edits[receiver_hook] = [record]
     try:
-        resumed_logits(engine, ids, joins, base_resid, edits, tokens, prefix_kv=prefix_kv)
+        handle.staircase(ids, joins, base_resid, edits, tokens, prefix_kv=prefix_kv)
     except _Recorded:
         pass  # the intended stop: the receiver's input is recorded, later layers are not needed
     return recorded["value"]

@@ -19,21 +19,16 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .engine import Engine
-from .errors import EngineError, PromptError
-from .hooks import resolve_hook
+from ..analysis import Cancelled
+from ..errors import EngineError, PromptError
+from ..handle import ModelHandle, as_handle
+from ..results import PatchingResult
 from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
-from .results import PatchingResult
-from .resume import fused_activations, prefix_cache, resumed_logits, shared_prefix
 
 __all__ = ["SWEEPS", "Cancelled", "PatchingResult", "activation_patching", "prepare_pair"]
 
 Progress = Callable[[int, int], None]
 IsCancelled = Callable[[], bool]
-
-
-class Cancelled(EngineError):
-    """The sweep was cancelled between chunks."""
 
 
 @dataclass(frozen=True)
@@ -50,18 +45,15 @@ class PromptPair:
         return (self.clean_ids, self.corrupt_ids) if mode == "denoise" else (self.corrupt_ids, self.clean_ids)
 
 
-def prepare_pair(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int) -> PromptPair:
+def prepare_pair(handle: ModelHandle, clean: str, corrupted: str, target: str | int, foil: str | int) -> PromptPair:
     """Tokenise a clean/corrupted pair; they must have the same number of tokens."""
-    clean_ids, corrupt_ids = engine.tokenize(clean), engine.tokenize(corrupted)
+    handle = as_handle(handle)
+    clean_ids, corrupt_ids = handle.tokenize(clean), handle.tokenize(corrupted)
     if len(clean_ids) != len(corrupt_ids):
         raise PromptError(f"The clean and corrupted prompts must have the same number of tokens "
                           f"({len(clean_ids)} vs {len(corrupt_ids)})")
-    return PromptPair(clean_ids, corrupt_ids, engine.token_id(target), engine.token_id(foil),
-                      engine.decode_tokens(clean_ids))
-
-
-def n_kv_heads(engine: Engine) -> int:
-    return int(getattr(engine.model.config, "num_key_value_heads", None) or engine.info.n_heads)
+    return PromptPair(clean_ids, corrupt_ids, handle.token_id(target), handle.token_id(foil),
+                      handle.decode_tokens(clean_ids))
 
 
 def rows_per_chunk(computed: int, seq_len: int, batch_tokens: int = 4096, cached_tokens: int = 16384) -> int:
@@ -71,47 +63,46 @@ def rows_per_chunk(computed: int, seq_len: int, batch_tokens: int = 4096, cached
     return max(1, min(batch_tokens // max(computed, 1), cached_tokens // max(seq_len, 1)))
 
 
-def metric_of(engine: Engine, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
+def metric_of(handle: ModelHandle, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
               ) -> tuple[float, dict[str, torch.Tensor]]:
-    logits, store = resumed_logits(engine, torch.from_numpy(ids)[None], [(0, 1)], {}, {},
-                                   (pair.target_id, pair.foil_id), capture)
-    return float(logits[0, 0] - logits[0, 1]), store
+    cache = handle.staircase(ids, [(0, 1)], {}, {}, (pair.target_id, pair.foil_id), capture)
+    return float(cache.logits[0, 0] - cache.logits[0, 1]), cache.acts
 
 
-def require_hooks(engine: Engine, names: list[str], what: str) -> None:
+def require_hooks(handle: ModelHandle, names: list[str], what: str) -> None:
     """A clear message when the model's adapter lacks a hook point an analysis needs."""
     for name in names:
-        try:
-            resolve_hook(engine.adapter, name, engine.info.n_layers)
-        except EngineError:
-            raise EngineError(f"'{what}' needs the hook point {name}, which {engine.adapter.family} models do not "
-                              "provide (their query/key/value projection is fused in a way not split yet)") from None
+        if not handle.has_hook(name):
+            raise EngineError(f"'{what}' needs the hook point {name}, which {handle.info.family} models do not "
+                              "provide (their query/key/value projection is fused in a way not split yet)")
 
 
-def activation_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+def activation_patching(handle: ModelHandle, clean: str, corrupted: str, target: str | int, foil: str | int,
                         sweep: str = "head", mode: str = "denoise", chunk_size: int | None = None,
                         progress: Progress | None = None, cancelled: IsCancelled | None = None,
                         resume: bool = True) -> PatchingResult:
-    """Patch every cell of `sweep` (batched; resumed from the patched layer unless resume=False)."""
-    with fused_activations(engine.model):
-        return _activation_patching(engine, clean, corrupted, target, foil, sweep, mode, chunk_size, progress,
+    """Patch every cell of `sweep` (batched; resumed from the patched layer unless resume=False).
+    `handle`: a model handle, or an Engine (its handle is used)."""
+    handle = as_handle(handle)
+    with handle.sweep_mode():
+        return _activation_patching(handle, clean, corrupted, target, foil, sweep, mode, chunk_size, progress,
                                     cancelled, resume)
 
 
-def _activation_patching(engine: Engine, clean: str, corrupted: str, target: str | int, foil: str | int,
+def _activation_patching(handle: ModelHandle, clean: str, corrupted: str, target: str | int, foil: str | int,
                          sweep: str, mode: str, chunk_size: int | None, progress: Progress | None,
                          cancelled: IsCancelled | None, resume: bool) -> PatchingResult:
-    pair = prepare_pair(engine, clean, corrupted, target, foil)
-    info = engine.info
-    shape = sweep_shape(sweep, info.n_layers, info.n_heads, n_kv_heads(engine), info.d_head, pair.tokens)
+    pair = prepare_pair(handle, clean, corrupted, target, foil)
+    info = handle.info
+    shape = sweep_shape(sweep, info.n_layers, info.n_heads, handle.n_kv_heads, info.d_head, pair.tokens)
     source_ids, base_ids = pair.source_and_base(mode)
     hooks = sorted({shape.hook(r) for r in range(len(shape.row_labels))})
     if sweep == "head_pattern":
         hooks += [f"blocks.{l}.attn.hook_pattern" for l in range(info.n_layers)]
-    require_hooks(engine, hooks + (["blocks.0.attn.hook_v"] if sweep == "head_pattern" else []), SWEEPS[sweep])
+    require_hooks(handle, hooks + (["blocks.0.attn.hook_v"] if sweep == "head_pattern" else []), SWEEPS[sweep])
     resid_in = tuple(f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers))
-    source_m, source = metric_of(engine, source_ids, pair, tuple(hooks))
-    base_m, base = metric_of(engine, base_ids, pair, resid_in)
+    source_m, source = metric_of(handle, source_ids, pair, tuple(hooks))
+    base_m, base = metric_of(handle, base_ids, pair, resid_in)
     clean_m, corrupt_m = (source_m, base_m) if mode == "denoise" else (base_m, source_m)
     if abs(clean_m - corrupt_m) < 1e-6:
         raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to patch")
@@ -121,32 +112,34 @@ def _activation_patching(engine: Engine, clean: str, corrupted: str, target: str
     join_layer = (lambda row: shape.layer(row)) if resume else (lambda row: 0)
     # Tokens before the first difference give identical activations in both runs: patching
     # there changes nothing, and every variant can reuse the base run's keys/values for them.
-    prefix = shared_prefix(engine, pair.clean_ids, pair.corrupt_ids) if resume and sweep != "head_pattern" else 0
+    prefix = handle.shared_prefix(pair.clean_ids, pair.corrupt_ids) if resume and sweep != "head_pattern" else 0
     raw = np.full((len(shape.row_labels), len(shape.column_labels)), base_m)
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]
-    _run_chunks(engine, shape, pair, variants, source, base, base_ids, join_layer, prefix,
+    _run_chunks(handle, shape, pair, variants, source, base, base_ids, join_layer, prefix,
                 chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids)), raw, progress, cancelled)
     values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
     return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 
 
-def _run_chunks(engine: Engine, shape: SweepShape, pair: PromptPair, variants: list[tuple[int, int]],
+def _run_chunks(handle: ModelHandle, shape: SweepShape, pair: PromptPair, variants: list[tuple[int, int]],
                 source: dict[str, torch.Tensor], base: dict[str, torch.Tensor], base_ids: np.ndarray,
                 join_layer: Callable[[int], int], prefix: int, per_chunk: int, raw: np.ndarray,
                 progress: Progress | None, cancelled: IsCancelled | None) -> None:
     """The batched forwards of a sweep; each variant's logit difference lands in raw[row, col]."""
-    info = engine.info
-    prefix_kv = prefix_cache(engine, torch.from_numpy(base_ids)[None], prefix) if prefix else None
+    info = handle.info
+    prefix_kv = handle.prefix_cache(base_ids, prefix) if prefix else None
     base_resid = {l: base[f"blocks.{l}.hook_resid_pre"][:, prefix:] for l in range(info.n_layers)}
+    if progress is not None:
+        progress(0, len(variants))  # the bar counts from the start, not after the first chunk
     for done in range(0, len(variants), per_chunk):
         if cancelled is not None and cancelled():
             raise Cancelled("Patching was cancelled")
         chunk = variants[done:done + per_chunk]
         joins = sorted(Counter(join_layer(r) for r, _ in chunk).items())
         edits = chunk_edits(shape, chunk, source, join_layer, prefix)
-        logits, _ = resumed_logits(engine, torch.from_numpy(base_ids)[None], joins, base_resid, edits,
-                                   (pair.target_id, pair.foil_id), prefix_kv=prefix_kv)
+        logits = handle.staircase(base_ids, joins, base_resid, edits, (pair.target_id, pair.foil_id),
+                                  prefix_kv=prefix_kv).logits
         diffs = (logits[:, 0] - logits[:, 1]).cpu().numpy()
         for (r, c), value in zip(chunk, diffs):
             raw[r, c] = value

@@ -1,0 +1,40 @@
+"""Readout 'prediction': the next-token distribution after the prompt and logit(target) −
+logit(foil). Cheapest of all (the forward already computed the last logits), so the live
+view gets it first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..analysis import Readout, Prompt, ReadContext, register
+from ..results import Prediction
+
+
+@dataclass(frozen=True)
+class PredictionParams(Readout):
+    top_k: int = 10
+
+
+class PredictionReadout(Readout):
+    key = "prediction"
+    Params = PredictionParams
+    order = 0  # read first: it is what the user looks at
+
+    def needs(self, params: PredictionParams, handle, prompt: Prompt) -> set[str]:
+        return set()
+
+    def read(self, ctx: ReadContext, params: PredictionParams) -> Prediction:
+        last = ctx.last_logits
+        probs = torch.softmax(last, -1)
+        top_p, top_i = probs.topk(min(params.top_k, probs.shape[-1]))
+        t, f = ctx.target_id, ctx.foil_id
+        return Prediction(
+            token_ids=ctx.ids, tokens=ctx.tokens, top_ids=top_i.cpu().numpy(),
+            top_tokens=tuple(ctx.handle.decode_tokens(top_i.tolist())), top_probs=top_p.cpu().numpy(),
+            target_id=t, foil_id=f, target_prob=float(probs[t]) if t is not None else None,
+            logit_diff=float(last[t] - last[f]) if t is not None and f is not None else None)
+
+
+register(PredictionReadout())

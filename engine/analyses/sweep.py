@@ -1,0 +1,62 @@
+"""Analysis 'patching': one sweep on a clean/corrupted pair, with the technique's policy.
+
+Which sweep (activation patching of any kind, or path patching into one head's input),
+which direction, and when the attribution-patching estimate of the same grid is added
+alongside (it estimates denoising, and not attention patterns) are decided here, so the
+app only forwards the user's choice."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..analysis import NO_JOB, Job, PromptPair, register
+from ..errors import PromptError
+from ..handle import as_handle
+from ..results import PatchingRun
+from .attribution import attribution_patching, correlation
+from .patching import activation_patching
+from .path_patching import path_patching
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    sweep: str = "head"  # engine.analyses.patch_sweeps.SWEEPS, or 'path'
+    mode: str = "denoise"
+    attribution: bool = True  # add the attribution estimate where it applies
+    receiver: str = ""  # path patching: the receiving head
+    receiver_input: str = "q"
+
+
+def wants_estimate(params: SweepParams) -> bool:
+    """The attribution estimate applies to denoising sweeps of added or projected activations."""
+    return params.attribution and params.sweep not in ("path", "head_pattern") and params.mode == "denoise"
+
+
+class PatchingAnalysis:
+    key = "patching"
+    Params = SweepParams
+    version = 1
+
+    def run(self, handle, inputs: PromptPair, params: SweepParams, job: Job = NO_JOB) -> PatchingRun:
+        handle = as_handle(handle)
+        if not isinstance(inputs, PromptPair) or not inputs.corrupted.strip():
+            raise PromptError("Patching needs a corrupted prompt: type one in the prompt panel "
+                              "(same number of tokens as the clean prompt, with the answer changed)")
+        if not ((inputs.target or "").strip() and (inputs.foil or "").strip()):
+            raise PromptError("Patching measures logit(target) − logit(foil): set both in the prompt panel")
+        start = time.perf_counter()
+        args = (handle, inputs.clean, inputs.corrupted, inputs.target, inputs.foil)
+        if params.sweep == "path":
+            main = path_patching(*args, params.receiver, params.receiver_input, params.mode,
+                                 progress=job.progress, cancelled=job.cancelled)
+            return PatchingRun(main, elapsed_ms=(time.perf_counter() - start) * 1e3)
+        main = activation_patching(*args, params.sweep, params.mode, progress=job.progress, cancelled=job.cancelled)
+        estimate = r = None
+        if wants_estimate(params):
+            estimate = attribution_patching(*args, params.sweep)
+            r = correlation(main.values, estimate.values)
+        return PatchingRun(main, estimate, r, (time.perf_counter() - start) * 1e3)
+
+
+register(PatchingAnalysis())
