@@ -72,7 +72,7 @@ def run_export(args: argparse.Namespace) -> int:
             QTimer.singleShot(300, export_everything)
 
     controller.result_ready.connect(on_result)
-    controller.baseline_ready.connect(on_result)
+    controller.results.on("baseline", on_result)
     window.files.sessions.failed.connect(lambda message: finish(2, f"error: {message}"))
     window.files.open(args.session)
     QTimer.singleShot(TIMEOUT_MS, lambda: finish(2, "error: timed out waiting for the model"))

@@ -1,84 +1,71 @@
-"""Runs requests against the Engine. Lives on the engine thread only (imports torch there),
-holds the current Engine, and turns every failure into a message the UI can show."""
+"""The engine thread's side of the job client: holds the current Engine, loads models, and
+runs every other job through the engine's analysis registry (imports torch only there).
+Every failure becomes a message the UI can show."""
 
 from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from .requests import ComputeHeadScores, LoadModel, Loaded, PatchingDone, Request, ResolveLoad, RunPatching, RunPrompt
+from engine.results import ModelInfo
 
-Progress = Callable[[str], None]
-Steps = Callable[[int, int], None]
-IsCancelled = Callable[[], bool]
+Status = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LoadParams:
+    source: str | None = None  # None = the bundled demo model
+    device: str = "auto"
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model finished loading; vocabulary feeds the target/foil completion."""
+
+    info: ModelInfo
+    vocabulary: tuple[str, ...]
+    is_demo: bool
+    elapsed_ms: float
+    weights_digest: str | None = None  # sha256 of the local safetensors files (None for hub ids)
+    fidelity_ok: bool | None = None  # hooked engine vs a plain forward within tolerance (None: not checked)
+    fidelity: str = ""  # one line for the status-bar badge
+    fidelity_diff: float | None = None
 
 
 class EngineService:
     def __init__(self) -> None:
         self.engine = None  # engine.Engine, created on the engine thread
         self.previous = None  # the model before the last load, restored if that load is cancelled
-        self.runs = 0  # forward runs executed for RunPrompt (tests check coalescing with it)
+        self.runs = 0  # live runs executed (tests check coalescing with it)
 
-    def handle(self, request: Request, progress: Progress, steps: Steps | None = None,
-               cancelled: IsCancelled | None = None) -> object:
-        if isinstance(request, LoadModel):
-            return self._load(request, progress)
-        if isinstance(request, ResolveLoad):
-            if request.accept:
+    def handle(self, request: Any, job: Any, status: Status = lambda text: None) -> object:
+        """Run one job: a load, a verdict on a load, or any registered analysis."""
+        if request.key == "load":
+            return self._load(request.params, status)
+        if request.key == "resolve":
+            if request.params:
                 self.previous = None  # the old model's memory (GPU included) can go now
             else:
                 self.undo_load()
             return None
         if self.engine is None:
             raise RuntimeError("no model is loaded yet")
-        if isinstance(request, RunPrompt):
+        if request.key == "run":
             self.runs += 1
-            return self.engine.run(request.prompt, request.interventions, want=request.want,
-                                   target=request.target or None, foil=request.foil or None,
-                                   lens_positions=request.lens_positions)
-        if isinstance(request, ComputeHeadScores):
-            return self.engine.head_scores(request.seg_len, request.n_sequences)
-        if isinstance(request, RunPatching):
-            return self._patch(request, steps, cancelled)
-        raise TypeError(f"unknown request {request!r}")
-
-    def _patch(self, r: RunPatching, steps: Steps | None, cancelled: IsCancelled | None) -> PatchingDone:
-        from engine.errors import PromptError
-
-        if not r.corrupted.strip():
-            raise PromptError("Patching needs a corrupted prompt: type one in the prompt panel "
-                              "(same number of tokens as the clean prompt, with the answer changed)")
-        if not (r.target.strip() and r.foil.strip()):
-            raise PromptError("Patching measures logit(target) − logit(foil): set both in the prompt panel")
-        start = time.perf_counter()
-        args = (self.engine, r.clean, r.corrupted, r.target, r.foil)
-        estimate = correlation = None
-        if r.sweep == "path":
-            from engine.analyses.path_patching import path_patching
-
-            main = path_patching(*args, r.receiver, r.receiver_input, r.mode, progress=steps, cancelled=cancelled)
-        else:
-            from engine.analyses.attribution import attribution_patching, correlation as corr
-            from engine.analyses.patching import activation_patching
-
-            main = activation_patching(*args, r.sweep, r.mode, progress=steps, cancelled=cancelled)
-            if r.attribution and r.sweep != "head_pattern" and r.mode == "denoise":  # it estimates denoising
-                estimate = attribution_patching(*args, r.sweep)
-                correlation = corr(main.values, estimate.values)
-        return PatchingDone(r, main, estimate, correlation, (time.perf_counter() - start) * 1e3)
+        return self.engine.analyse(request.key, request.inputs, request.params, job)
 
     def undo_load(self) -> None:
         """Go back to the model in use before the last load (that load was cancelled)."""
         if self.previous is not None:
             self.engine, self.previous = self.previous, None
 
-    def _load(self, request: LoadModel, progress: Progress) -> Loaded:
+    def _load(self, request: LoadParams, progress: Status) -> Loaded:
         start = time.perf_counter()
         progress("Importing torch and transformers…")
-        from pathlib import Path
-
         from engine import Engine
         from engine.fidelity import fidelity_check
         from engine.loading import weights_digest
@@ -93,7 +80,7 @@ class EngineService:
                         device_map="auto" if split else None)
         progress("Checking the hooked model against a plain forward…")
         report = fidelity_check(engine)
-        vocab = tuple(engine.decode_tokens(range(min(engine.info.vocab_size, len(engine.tokenizer)))))
+        vocab = engine.handle.vocabulary()
         digest = weights_digest(engine.info.source) if Path(engine.info.source).is_dir() else None
         self.previous, self.engine = self.engine, engine  # the old model stays until the new one is ready
         return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3, digest,

@@ -148,14 +148,14 @@ def patching_tables(done) -> tuple[list[tuple], tuple[str, ...], dict[str, np.nd
 
 
 def export_data(result, baseline, target: str, out_dir: str | Path, formats: tuple[str, ...],
-                patching=None) -> list[Path]:
-    """Write attention, logit lens, DLA (when computed), ablation and patching tables; returns the files."""
+                extra: dict | None = None) -> list[Path]:
+    """Write attention, logit lens, DLA (when computed) and ablation tables, plus the panels'
+    own tables in `extra` ({name: (rows, header, arrays)}); returns the files."""
     out_dir = Path(out_dir)
     tables = {"attention": attention_tables(result) if result.patterns is not None else None,
               "logit_lens": lens_tables(result, target) if result.logit_lens is not None else None,
               "dla": dla_tables(result) if result.dla is not None else None,
-              "ablation": ablation_tables(result, baseline),
-              "patching": patching_tables(patching) if patching is not None else None}
+              "ablation": ablation_tables(result, baseline), **(extra or {})}
     written = []
     for name, table in tables.items():
         if table is None:

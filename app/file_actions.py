@@ -26,8 +26,8 @@ def recovery_path() -> Path:
 class FileActions:
     def __init__(self, window: QMainWindow) -> None:
         self.window = window
-        self.sessions = SessionManager(window.controller, window)
-        self.sessions.failed.connect(window._on_error)
+        self.sessions = SessionManager(window.controller, window.panels, window)
+        self.sessions.failed.connect(window.show_error)
         self.sessions.failed.connect(self._offer_model_pick)
         self.sessions.verdict.connect(self._on_verdict)
         self.sessions.opened.connect(self._on_opened)
@@ -98,7 +98,7 @@ class FileActions:
         try:
             self.sessions.save(path, self.window_state())
         except (SessionError, OSError) as exc:
-            self.window._on_error(f"Could not save the session: {exc}")
+            self.window.show_error(f"Could not save the session: {exc}")
             return False
         self._remember(str(path))
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
@@ -129,14 +129,8 @@ class FileActions:
 
     def _on_opened(self, session) -> None:
         w = self.window
-        w.prompt_panel.set_prompt(session.prompt)
-        w.prompt_panel.set_answer(session.target, session.foil)
-        w.prompt_panel.corrupted_edit.setText(session.corrupted)
-        w.head_grid.select_score_key(session.view.score_key)
         if session.view.window_state:
-            from PySide6.QtCore import QByteArray
-
-            w.restoreState(QByteArray(base64.b64decode(session.view.window_state)))
+            w.restore_window_state(session.view.window_state)
         w.setWindowTitle(f"Microtome — {self.sessions.path.name if self.sessions.path else 'session'}")
 
     def _on_verdict(self, message: str, reproduced: bool) -> None:
@@ -144,7 +138,7 @@ class FileActions:
             self.window.statusBar().showMessage(message, 10000)
             self.window.error_label.setText("")
         else:
-            self.window._on_error(message)
+            self.window.show_error(message)
         self.window.session_verdict = message
 
     # ------------------------------------------------------------------ autosave and closing
@@ -204,7 +198,7 @@ class FileActions:
         try:
             widget_png(widget, path, scale) if fmt == "png" else widget_svg(widget, path, f"Microtome {key or 'window'}")
         except OSError as exc:
-            self.window._on_error(f"Could not export: {exc}")
+            self.window.show_error(f"Could not export: {exc}")
 
     def export_data_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Export data to folder")
@@ -214,13 +208,16 @@ class FileActions:
     def export_all_data(self, folder: str, formats: tuple[str, ...]) -> list[Path]:
         c = self.window.controller
         if c.last_result is None:
-            self.window._on_error("Nothing to export yet: run a prompt first")
+            self.window.show_error("Nothing to export yet: run a prompt first")
             return []
         result, base = c.last_result, c.baseline
         if base is not None and (base.prompt, base.target_id, base.foil_id) != (result.prompt, result.target_id, result.foil_id):
             base = None  # a baseline of another prompt or answer is no "before"
+        extra = {}
+        for panel in self.window.panels.values():
+            extra.update(panel.export_tables())
         try:
-            return export_data(result, base, c.state.target, folder, formats, c.patching)
+            return export_data(result, base, c.state.target, folder, formats, extra)
         except OSError as exc:
-            self.window._on_error(f"Could not export: {exc}")
+            self.window.show_error(f"Could not export: {exc}")
             return []

@@ -1,5 +1,6 @@
-"""Presentation mode (F11): the component graph, the predictions and the logit difference,
-large enough to read from the back of a room; everything else out of the way.
+"""Presentation mode (F11): the panels marked `presented` (the prompt with its predictions and
+the component graph), large enough to read from the back of a room; everything else out of
+the way.
 
 Leaving it restores exactly the layout and style the user had."""
 
@@ -14,7 +15,6 @@ PRESENTATION_STYLE = """
 QLabel { font-size: 22pt; }
 QTableWidget { font-size: 22pt; }
 """
-SHOWN = ("prompt", "graph")
 
 
 class Presentation:
@@ -35,19 +35,20 @@ class Presentation:
             return
         if on:
             self._saved_state, self._saved_style = w.saveState(), w.styleSheet()
+            shown = [key for key, panel in w.panels.items() if getattr(panel, "presented", False)]
             for key, dock in w.docks.items():
-                dock.setVisible(key in SHOWN)
+                dock.setVisible(key in shown)
             w.setStyleSheet(PRESENTATION_STYLE)
-            w.prompt_panel.set_compact(True)  # the numbers matter more than the tokens from the back row
-            w.graph.set_large_text(True)
+            for panel in w.panels.values():
+                panel.set_presenting(True)
             w.statusBar().hide()
             if not w.isFullScreen():
                 w.showFullScreen()
-            w.resizeDocks([w.docks["prompt"], w.docks["graph"]], [260, 700], Qt.Orientation.Vertical)
+            w.resizeDocks([w.docks[key] for key in shown], [260, 700][: len(shown)], Qt.Orientation.Vertical)
         else:
             w.setStyleSheet(self._saved_style)
-            w.prompt_panel.set_compact(False)
-            w.graph.set_large_text(False)
+            for panel in w.panels.values():
+                panel.set_presenting(False)
             w.statusBar().show()
             w.restoreState(self._saved_state)
             self._saved_state = None

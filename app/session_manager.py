@@ -1,14 +1,15 @@
-"""Saving and reopening sessions: snapshot the controller's state, restore it (loading the
-session's model first when needed), then check the recomputed numbers against the
-stored digest and say "reproduced" or what differs.
+"""Saving and reopening sessions: snapshot the workspace and every panel's own data, restore
+them (loading the session's model first when needed), then check the recomputed numbers
+against the stored digest and say "reproduced" or what differs.
 
 A file that cannot be used changes nothing: it is validated completely (format, model,
-components) before any state is touched."""
+components, every panel's data) before any state is touched. The verdict judges only the
+run of the session's own state; a failed run of it clears the pending verdict."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+from typing import Mapping
 
 from PySide6.QtCore import QObject, Signal
 
@@ -16,10 +17,10 @@ from engine.addresses import parse_ablatable
 from engine.errors import InterventionError
 
 from .controller import Controller
-from .patching_record import from_record, to_record
+from .session_file import (SCHEMA_VERSION, AnalysisEntry, ModelRef, ResultsDigest, Session, SessionError,
+                           SessionView, differences, digest_of, load_session, save_session)
 from .version import __version__
-from .session_file import (SCHEMA_VERSION, ModelRef, ResultsDigest, Session, SessionError, SessionView,
-                           differences, digest_of, load_session, save_session)
+from .workspace import ViewState
 
 APP_NAME = f"microtome {__version__}"
 
@@ -29,9 +30,11 @@ class SessionManager(QObject):
     verdict = Signal(str, bool)  # message, reproduced?
     failed = Signal(str)
 
-    def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
+    def __init__(self, controller: Controller, panels: Mapping[str, object] | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.panels = panels if panels is not None else {}
         self.path: Path | None = None
         self.dirty = False
         self._pending: Session | None = None
@@ -43,6 +46,7 @@ class SessionManager(QObject):
         controller.load_failed.connect(self._on_load_failed)
         controller.loading.connect(lambda busy: busy or self._drop_pending_if_cancelled())
         controller.result_ready.connect(self._on_result)
+        controller.error.connect(self._on_run_error)
 
     def _mark_dirty(self) -> None:
         if self._pending is None:
@@ -54,7 +58,14 @@ class SessionManager(QObject):
         if c.loaded is None:
             raise SessionError("Open a model before saving a session")
         info, s = c.loaded.info, c.state
-        result = c.last_result if c.last_result is not None and c.last_result.prompt == s.prompt else None
+        result = c.last_result
+        if result is not None and (result.prompt, result.interventions) != (s.prompt, s.interventions):
+            result = None  # the numbers on screen are not this state's: store no digest rather than a wrong one
+        analyses = {}
+        for key, panel in self.panels.items():
+            data = panel.session_state()
+            if data is not None:
+                analyses[key] = AnalysisEntry(version=panel.session_version, data=data)
         return Session(
             schema_version=SCHEMA_VERSION, saved_by=APP_NAME,
             model=ModelRef(source=None if c.loaded.is_demo else info.source, weights_digest=c.loaded.weights_digest,
@@ -62,9 +73,8 @@ class SessionManager(QObject):
             prompt=s.prompt, corrupted=s.corrupted, target=s.target, foil=s.foil,
             interventions=[i.to_dict() for i in s.interventions],
             view=SessionView(focused_head=s.focused_head, focused_position=s.focused_position, score_key=s.score_key,
-                           window_state=window_state),
-            results=digest_of(result) if result is not None else None,
-            patching=to_record(c.patching) if c.patching is not None else None)
+                             window_state=window_state),
+            results=digest_of(result) if result is not None else None, analyses=analyses)
 
     def save(self, path: str | Path, window_state: str = "", mark_clean: bool = True) -> None:
         save_session(path, self.snapshot(window_state))
@@ -105,7 +115,7 @@ class SessionManager(QObject):
 
     def _drop_pending_if_cancelled(self) -> None:
         """A load that ends without a model (cancelled) must not apply the session later."""
-        if self._pending is not None and "load" not in self.controller._latest:
+        if self._pending is not None and self.controller.client.latest("load") is None:  # cancel forgets it
             self._pending = None
 
     def _on_load_failed(self, message: str) -> None:
@@ -136,19 +146,23 @@ class SessionManager(QObject):
         head = v.focused_head
         if head is not None and not (0 <= head[0] < info.n_layers and 0 <= head[1] < info.n_heads):
             head = None  # a view detail that does not fit this model is dropped, not fatal
-        position = v.focused_position if v.focused_position is not None and v.focused_position >= 0 else None
-        c.state = replace(c.state, prompt=session.prompt, corrupted=session.corrupted, target=session.target,
-                          foil=session.foil, interventions=interventions, focused_head=head,
-                          focused_position=position, score_key=v.score_key)
+        c.state = ViewState(prompt=session.prompt, corrupted=session.corrupted, target=session.target,
+                            foil=session.foil, interventions=interventions, focused_head=head,
+                            focused_position=v.focused_position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
-        c.cancel_patching("A session was opened: the running sweep was stopped")
-        c.patching = None
-        if session.patching is not None and _fits(session.patching, info.n_layers, info.n_heads):
-            c.show_patching(from_record(session.patching))
+        for key, panel in self.panels.items():
+            panel.restore_session(session.analysis(key))
         self._expect = (session.results, notes)
         self.path, self.dirty = self._pending_path, False
         self.opened.emit(session)
         c.request_run()
+
+    def _on_run_error(self, message: str) -> None:
+        """The session's own run failed: there is nothing to judge, and no later run may be
+        judged against this session's numbers."""
+        if self._expect is not None:
+            self._expect = None
+            self.verdict.emit(f"Session opened, but its run failed: {message}", False)
 
     def _on_result(self, result) -> None:
         state = self.controller.state
@@ -163,13 +177,3 @@ class SessionManager(QObject):
             self.verdict.emit("Session does not reproduce: " + "; ".join(diffs), False)
         else:
             self.verdict.emit("Session reproduced: same predictions and numbers as when it was saved", True)
-
-
-def _fits(record, n_layers: int, n_heads: int) -> bool:
-    """A stored sweep is shown only on a model of the shape it was computed on."""
-    main = record.main
-    if record.sweep == "path":
-        return len(main.row_labels) < n_layers and len(main.column_labels) == n_heads
-    rows = {"head_pos": n_layers * n_heads, "resid": n_layers + 1}.get(record.sweep, n_layers)
-    columns = {"head": n_heads, "head_q": n_heads, "head_pattern": n_heads}.get(record.sweep)
-    return len(main.row_labels) == rows and (columns is None or len(main.column_labels) == columns)

@@ -99,8 +99,8 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
         engine_ms.append(controller.last_result.elapsed_ms)
 
     # a 5-second knob drag at 120 Hz on one selected head, while measuring event-loop gaps
-    window.graph.nodes[heads[-1]].setSelected(True)
-    runs_before = controller.bridge.runs_executed
+    window.view("graph").nodes[heads[-1]].setSelected(True)
+    runs_before = controller.client.runs_executed
     clock, gaps, moves = QElapsedTimer(), [], [0]
     clock.start()
     last = [clock.elapsed()]
@@ -112,7 +112,7 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
 
     def move() -> None:
         moves[0] += 1
-        window.graph.slider.setValue(int(100 + 90 * np.sin(moves[0] / 20)))
+        window.view("graph").slider.setValue(int(100 + 90 * np.sin(moves[0] / 20)))
 
     knob_engine_ms: list[float] = []
     controller.result_ready.connect(lambda r: knob_engine_ms.append(r.elapsed_ms))
@@ -127,7 +127,7 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
         time.sleep(0.0005)
     mover.stop()
     ticker.stop()
-    runs = controller.bridge.runs_executed - runs_before
+    runs = controller.client.runs_executed - runs_before
     window.close()
     p50, p95 = np.percentile(latencies, [50, 95])
     eng = statistics.median(engine_ms)

@@ -39,8 +39,8 @@ def main(sweep: str = "head") -> None:
 
     def loaded(_result) -> None:
         controller.result_ready.disconnect(loaded)
-        window.patching.set_spec(PatchingSpec(sweep, attribution=True))
-        window.patching.run_button.click()
+        window.view("patching").set_spec(PatchingSpec(sweep, attribution=True))
+        window.view("patching").run_button.click()
 
     def done(_done) -> None:
         def shoot() -> None:
@@ -50,7 +50,7 @@ def main(sweep: str = "head") -> None:
         QTimer.singleShot(800, shoot)
 
     controller.result_ready.connect(loaded)
-    controller.patching_ready.connect(done)
+    controller.results.on("patching", done)
     controller.load_model(None, "cpu")
     app.exec()
 

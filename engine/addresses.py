@@ -101,13 +101,13 @@ def parse_address(text: str, n_layers: int | None = None, n_heads: int | None = 
     base, slash, feature_text = text.partition("/")
     feature = None
     if slash:
-        m = _FEATURE.match(feature_text)
+        m = _FEATURE.fullmatch(feature_text)
         if m is None:
             raise InterventionError(f"'{text}': a feature is written like L3.resid_post/sae:123")
         feature = Feature(m.group(1), int(m.group(2)))
     if base in ENDS:
         address = Address(base, feature=feature)
-    elif m := _LAYERED.match(base):
+    elif m := _LAYERED.fullmatch(base):
         part = m.group(2)
         if part.startswith("H"):
             address = Address("head", int(m.group(1)), int(m.group(3)), feature)

@@ -122,7 +122,9 @@ def params_from_dict(cls: type, data: Mapping[str, Any]) -> Any:
 def _same_type(value: Any, default: Any) -> bool:
     if isinstance(default, bool):
         return isinstance(value, bool)
-    if isinstance(default, (int, float)):
+    if isinstance(default, int):  # a float here would reach e.g. topk() as a TypeError
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, type(default))
 

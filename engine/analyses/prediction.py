@@ -13,7 +13,7 @@ from ..results import Prediction
 
 
 @dataclass(frozen=True)
-class PredictionParams(Readout):
+class PredictionParams:
     top_k: int = 10
 
 

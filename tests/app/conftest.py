@@ -41,3 +41,13 @@ def demo_window(qtbot):
     window = shown_window(qtbot, ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT), None)
     yield window
     window.close()
+
+
+def wait_result(qtbot, controller: Controller, key: str, timeout: int = TIMEOUT_MS):
+    """Block until a result of analysis `key` reaches the workspace."""
+    return qtbot.waitSignal(controller.results.ready, timeout=timeout, check_params_cb=lambda k, _: k == key)
+
+
+def wait_failed(qtbot, controller: Controller, key: str, timeout: int = TIMEOUT_MS):
+    """Block until analysis `key` fails or is cancelled; args are (key, message)."""
+    return qtbot.waitSignal(controller.results.failed, timeout=timeout, check_params_cb=lambda k, _: k == key)

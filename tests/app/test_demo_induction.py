@@ -28,22 +28,22 @@ def test_ablating_induction_heads_from_the_graph_breaks_copying(qtbot) -> None:
 
     window = shown_window(qtbot, ViewState(prompt=prompt, target=target, foil=foil), None)
     controller = window.controller
-    qtbot.waitUntil(lambda: controller.head_scores is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: controller.results.get("head_scores") is not None, timeout=TIMEOUT)
     window.docks["graph"].raise_()
-    qtbot.waitExposed(window.graph)
-    before = shown_probability(window.prompt_panel.summary.text(), target)
+    qtbot.waitExposed(window.view("graph"))
+    before = shown_probability(window.view("prompt").summary.text(), target)
     assert before > 0.5  # the model copies the token that followed last time
 
-    scores = controller.head_scores.induction
+    scores = controller.results.get("head_scores").induction
     heads = [f"L{l}.H{h}" for l, h in zip(*np.nonzero(scores > 0.3)) if l > 0]
     assert heads
     for name in heads:
-        window.graph.nodes[name].setSelected(True)
-    drag(window.graph, window.graph.node_scene_center(heads[0]), window.graph.bin_scene_center())
+        window.view("graph").nodes[name].setSelected(True)
+    drag(window.view("graph"), window.view("graph").node_scene_center(heads[0]), window.view("graph").bin_scene_center())
     qtbot.waitUntil(lambda: len(controller.last_result.interventions) == len(heads), timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: "→" in window.graph.summary.text(), timeout=TIMEOUT)
-    after = shown_probability(window.prompt_panel.summary.text(), target)
+    qtbot.waitUntil(lambda: "→" in window.view("graph").summary.text(), timeout=TIMEOUT)
+    after = shown_probability(window.view("prompt").summary.text(), target)
     assert after < 0.2 and after < before / 4, (before, after, heads)
-    assert shown_probability(window.graph.summary.text(), target) == after
+    assert shown_probability(window.view("graph").summary.text(), target) == after
     assert controller.last_result.logit_diff < controller.baseline.logit_diff - 2
     window.close()

@@ -98,8 +98,8 @@ def test_a_focused_head_does_not_survive_a_switch_to_a_smaller_model(qtbot, tiny
     with qtbot.waitSignal(controller.result_ready, timeout=120_000):
         controller.load_model(str(tiny_gpt2_dir), "cpu")
     head = controller.state.focused_head
-    assert (head is None or (head[0] < 2 and head[1] < 4)) and window.head_grid.grid_shape == (2, 4)
-    assert window.head_detail.title.text().startswith("L")  # the detail shows a head of this model
+    assert (head is None or (head[0] < 2 and head[1] < 4)) and window.view("heads").grid_shape == (2, 4)
+    assert window.view("detail").title.text().startswith("L")  # the detail shows a head of this model
     window.close()
 
 
@@ -109,7 +109,7 @@ def test_the_old_model_is_released_after_a_load_and_kept_after_a_late_cancel(qtb
     other = save_random_gpt2(tmp_path / "three", ["the", "store"], n_layer=3)
     controller = Controller()
     controller.state = controller.state.__class__(prompt="the store", target="", foil="")
-    service = controller.bridge.service
+    service = controller.client.service
     with qtbot.waitSignal(controller.result_ready, timeout=120_000):
         controller.load_model(str(tiny_gpt2_dir), "cpu")
     first = service.engine
@@ -119,12 +119,12 @@ def test_the_old_model_is_released_after_a_load_and_kept_after_a_late_cancel(qtb
     assert service.engine is not first and service.engine.info.n_layers == 3
 
     # a cancel that arrives after the worker finished the load: the UI drops it, the engine goes back too
-    controller._cancelled_loads.add(controller._latest.get("load", 0) + 1000)  # keep the set non-trivial
-    with qtbot.waitSignal(controller.bridge.finished, timeout=120_000,
+    controller._cancelled_loads.add(controller.client.latest("load") + 1000)  # keep the set non-trivial
+    with qtbot.waitSignal(controller.client.finished, timeout=120_000,
                           check_params_cb=lambda i, kind, payload: kind == "load"):
         request_id = controller.load_model(str(tiny_gpt2_dir), "cpu")
         controller._cancelled_loads.add(request_id)  # as if Cancel was pressed just as it finished
-        controller._latest.pop("load", None)
+        controller.client.forget("load")
     qtbot.waitUntil(lambda: service.engine.info.n_layers == 3 and service.previous is None, timeout=10_000)
     assert controller.loaded.info.n_layers == 3
     controller.shutdown()
@@ -138,8 +138,8 @@ def test_the_window_opens_other_families(qtbot, tmp_path, family) -> None:
     folder = save_random_family(tmp_path / family, TINY_WORDS, family)
     window = shown_window(qtbot, ViewState(prompt="When Mary and John went", target="Mary", foil="John"), str(folder))
     controller = window.controller
-    assert window.head_grid.grid_shape == (2, 4)
-    assert set(window.graph.nodes) >= {"L1.H3", "L1.mlp", "embed", "unembed"}
+    assert window.view("heads").grid_shape == (2, 4)
+    assert set(window.view("graph").nodes) >= {"L1.H3", "L1.mlp", "embed", "unembed"}
     assert controller.last_result.dla is not None
     assert window.fidelity_label.text().startswith("✓ matches HF"), window.fidelity_label.toolTip()
     window.close()

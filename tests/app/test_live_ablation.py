@@ -18,7 +18,7 @@ TIMEOUT = 120_000
 def window(qtbot, tiny_window):
     """The tiny model's window with the component graph in front."""
     tiny_window.docks["graph"].raise_()
-    qtbot.waitExposed(tiny_window.graph)
+    qtbot.waitExposed(tiny_window.view("graph"))
     return tiny_window
 
 
@@ -27,7 +27,7 @@ def run_until(qtbot, controller: Controller, predicate) -> None:
 
 
 def test_mouse_drag_onto_the_bin_equals_the_engine_with_that_ablation(qtbot, window, tiny_gpt2_dir) -> None:
-    controller, graph = window.controller, window.graph
+    controller, graph = window.controller, window.view("graph")
     drag(graph, graph.node_scene_center("L1.H2"), graph.bin_scene_center())
     run_until(qtbot, controller, lambda r: r.interventions == (Ablation("L1.H2"),))
     expected = Engine(tiny_gpt2_dir, device="cpu").run(PROMPT, [Ablation("L1.H2")], want=["dla"], target="Mary", foil="John")
@@ -52,18 +52,18 @@ def test_undo_and_redo_restore_exactly_the_previous_numbers(qtbot, window) -> No
     window.redo_action.trigger()
     run_until(qtbot, controller, lambda r: len(r.interventions) == 2)
     assert controller.last_result.logit_diff == ablated.logit_diff
-    assert window.graph.nodes["L0.H1"].state == ("zero", None)
+    assert window.view("graph").nodes["L0.H1"].state == ("zero", None)
 
 
 def test_burst_of_scale_changes_coalesces_and_ends_on_the_final_scale(qtbot, window, tiny_gpt2_dir) -> None:
-    controller, graph = window.controller, window.graph
+    controller, graph = window.controller, window.view("graph")
     graph.nodes["L0.H3"].setSelected(True)
-    runs_before = controller.bridge.runs_executed
+    runs_before = controller.client.runs_executed
     for value in range(100, 0, -1):  # 100 slider moves: 1.00 down to 0.01
         graph.slider.setValue(value)
     run_until(qtbot, controller, lambda r: r.interventions == (Scale("L0.H3", 0.01),))
     qtbot.wait(200)
-    runs = controller.bridge.runs_executed - runs_before
+    runs = controller.client.runs_executed - runs_before
     assert runs < 50, runs  # far fewer than the 100 changes (the rest were superseded unrun)
     expected = Engine(tiny_gpt2_dir, device="cpu").run(PROMPT, [Scale("L0.H3", 0.01)], want=["dla"], target="Mary", foil="John")
     assert controller.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-5)
@@ -105,10 +105,10 @@ def test_a_knob_drag_skips_an_expensive_lens_and_refreshes_it_when_the_knob_rest
     for value in (90, 70, 50):
         controller.scale(["L1.H0"], value / 100)
     qtbot.waitUntil(lambda: any(live_results), timeout=TIMEOUT)
-    assert "paused" in win.logit_lens.caption.text() and not win.logit_lens.table.isEnabled()
+    assert "paused" in win.view("lens").caption.text() and not win.view("lens").table.isEnabled()
     qtbot.waitUntil(lambda: controller.last_result.logit_lens is not None, timeout=TIMEOUT)
     assert controller.last_result.interventions == (Scale("L1.H0", 0.5),)
-    assert win.logit_lens.table.isEnabled() and "paused" not in win.logit_lens.caption.text()
+    assert win.view("lens").table.isEnabled() and "paused" not in win.view("lens").caption.text()
     win.close()
 
 
@@ -138,9 +138,9 @@ def test_a_display_failure_is_reported_and_the_window_keeps_working(qtbot, windo
     def broken(*args, **kwargs):
         raise ValueError("simulated widget failure")
 
-    monkeypatch.setattr(window.logit_lens, "set_lens", broken)
-    window._on_result(window.controller.last_result)
+    monkeypatch.setattr(window.view("lens"), "set_lens", broken)
+    window.controller.result_ready.emit(window.controller.last_result)
     assert "Internal display error" in window.error_label.text()
     monkeypatch.undo()
-    window._on_result(window.controller.last_result)
+    window.controller.result_ready.emit(window.controller.last_result)
     assert window.error_label.text() == ""

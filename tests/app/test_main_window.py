@@ -54,44 +54,44 @@ def test_demo_model_panels_show_the_engines_numbers(qtbot, open_window) -> None:
     result = window.controller.last_result
     reference = Engine(device="cpu").run(result.prompt, want=["patterns", "logit_lens"], target="Mary")
     n_layers, n_heads = reference.patterns.shape[:2]
-    assert window.head_grid.grid_shape == (n_layers, n_heads)
+    assert window.view("heads").grid_shape == (n_layers, n_heads)
     for l in range(n_layers):
         for h in range(n_heads):
-            np.testing.assert_allclose(window.head_grid.tile(l, h), reference.patterns[l, h], atol=1e-6)
-    model = window.logit_lens.model
+            np.testing.assert_allclose(window.view("heads").tile(l, h), reference.patterns[l, h], atol=1e-6)
+    model = window.view("lens").model
     lens = reference.logit_lens
     assert model.rowCount() == n_layers + 1 and model.columnCount() == len(reference.tokens) + 1
     last = len(reference.tokens) - 1
     assert model.data(model.index(n_layers, last)) == f"{lens.top_tokens[-1, -1, 0].strip()}\n{lens.top_probs[-1, -1, 0]:.2f}"
     assert model.data(model.index(0, last + 1)).startswith(f"{lens.target_probs[0, -1]:.3f}")
-    assert window.prompt_panel.chips.count() == len(reference.tokens)
-    assert window.prompt_panel.predictions.item(0, 0).text() == repr(reference.top_tokens[0])
+    assert window.view("prompt").chips.count() == len(reference.tokens)
+    assert window.view("prompt").predictions.item(0, 0).text() == repr(reference.top_tokens[0])
 
     # clicking a head in the grid opens it in the detail view
-    grid = window.head_grid
+    grid = window.view("heads")
     seq = len(reference.tokens)
     target = QPointF((n_heads - 1) * (seq + grid._gap) + seq / 2, (n_layers - 1) * (seq + grid._gap) + seq / 2)
     pos = grid.view.mapFromScene(grid.plot.getViewBox().mapViewToScene(target))
     QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    assert window.head_detail.title.text().startswith(f"L{n_layers - 1}.H{n_heads - 1}")
-    np.testing.assert_allclose(window.head_detail.image.image, reference.patterns[-1, -1], atol=1e-6)
+    assert window.view("detail").title.text().startswith(f"L{n_layers - 1}.H{n_heads - 1}")
+    np.testing.assert_allclose(window.view("detail").image.image, reference.patterns[-1, -1], atol=1e-6)
 
 
 def test_burst_of_prompt_changes_shows_only_the_newest(qtbot, open_window, tiny_gpt2_dir: Path) -> None:
     window = open_window(str(tiny_gpt2_dir), ViewState(prompt="the store", target="", foil=""))
     controller = window.controller
-    runs_before, shown_before = controller.bridge.runs_executed, len(controller.displayed_ids)
+    runs_before, shown_before = controller.client.runs_executed, len(controller.displayed_ids)
     prompts = [" ".join(["the store"] + ["w1"] * i) for i in range(1, 21)]
     with qtbot.waitSignal(controller.result_ready, timeout=LOAD_TIMEOUT_MS,
                           check_params_cb=lambda r: r.prompt == prompts[-1]):
         for prompt in prompts:
-            window.prompt_panel.set_prompt(prompt)
-            window.prompt_panel.prompt_changed.emit(prompt)
+            window.view("prompt").set_prompt(prompt)
+            window.view("prompt").prompt_changed.emit(prompt)
     qtbot.wait(300)
-    assert controller.bridge.runs_executed - runs_before < 20
+    assert controller.client.runs_executed - runs_before < 20
     assert len(controller.displayed_ids) - shown_before == 1  # nothing stale was shown
     assert controller.last_result.prompt == prompts[-1]
-    assert window.prompt_panel.chips.count() == len(prompts[-1].split()) + 1
+    assert window.view("prompt").chips.count() == len(prompts[-1].split()) + 1
 
 
 @pytest.mark.parametrize("prompt, message", [("   ", "empty"), ("the " * 100, "at most 64")])
@@ -102,7 +102,7 @@ def test_bad_prompts_show_a_message_and_the_app_keeps_working(qtbot, open_window
     assert message in window.error_label.text()
     wait_for_run(qtbot, window, lambda: window.controller.set_prompt("the store gave"))
     assert window.error_label.text() == ""
-    assert window.prompt_panel.chips.count() == 4
+    assert window.view("prompt").chips.count() == 4
 
 
 def test_missing_model_folder_keeps_the_current_model(qtbot, open_window, tiny_gpt2_dir, tmp_path) -> None:
@@ -129,7 +129,7 @@ def test_closing_leaves_no_widgets_and_stops_the_engine_thread(qtbot, tiny_gpt2_
     window.show()
     with qtbot.waitSignal(controller.result_ready, timeout=LOAD_TIMEOUT_MS):
         controller.load_model(str(tiny_gpt2_dir), "cpu")
-    worker = controller.bridge._worker
+    worker = controller.client._worker
     window.close()
     window.deleteLater()
     qtbot.wait(50)
@@ -181,17 +181,17 @@ def test_out_of_memory_in_a_run_is_a_message_and_the_app_carries_on(qtbot, tiny_
     import torch
 
     c = tiny_window.controller
-    engine = c.bridge.service.engine
-    real_run = engine.run
+    engine = c.client.service.engine
+    real_run = engine.analyse  # every job the engine thread runs goes through it
 
     def exhausted(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-    monkeypatch.setattr(engine, "run", exhausted)
+    monkeypatch.setattr(engine, "analyse", exhausted)
     with qtbot.waitSignal(c.error, timeout=60_000) as blocker:
         c.set_prompt("the store gave")
     assert "Out of memory" in blocker.args[0] and "shorter prompt" in blocker.args[0]
     assert "Out of memory" in tiny_window.error_label.text()
-    monkeypatch.setattr(engine, "run", real_run)
+    monkeypatch.setattr(engine, "analyse", real_run)
     with qtbot.waitSignal(c.result_ready, timeout=60_000):
         c.set_prompt("the store gave a")
     assert tiny_window.error_label.text() == ""

@@ -14,7 +14,7 @@ from engine import Engine
 from engine.analyses.patching import activation_patching
 from widgets.patching_panel import PatchingSpec
 
-from tests.app.conftest import CLEAN, CORRUPT, TIMEOUT
+from tests.app.conftest import CLEAN, CORRUPT, TIMEOUT, wait_failed, wait_result
 
 
 def click_cell(qtbot, heat, row: int, col: int) -> None:
@@ -26,24 +26,24 @@ def click_cell(qtbot, heat, row: int, col: int) -> None:
 
 def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
-    window.patching.set_spec(PatchingSpec("head", mode="noise", attribution=True))
+    window.view("patching").set_spec(PatchingSpec("head", mode="noise", attribution=True))
     steps = []
-    c.patching_progress.connect(lambda d, n: steps.append((d, n)))
-    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
-        window.patching.run_button.click()
-    shown = window.patching.main.values
+    c.results.progress.connect(lambda k, d, n: steps.append((d, n)))
+    with wait_result(qtbot, c, "patching"):
+        window.view("patching").run_button.click()
+    shown = window.view("patching").main.values
     expected = activation_patching(Engine(device="cpu"), CLEAN, CORRUPT, "Mary", "John", "head", mode="noise")
     np.testing.assert_allclose(shown, expected.values, atol=1e-5)
     assert steps and steps[-1] == (16, 16)
     # attribution patching estimates denoising only: no estimate (and no checkbox) in noise mode
-    assert not window.patching.estimate.isVisible() and not window.patching.with_attribution.isEnabled()
-    assert window.patching.main.rows == ("L0", "L1") and window.patching.main.columns[3] == "H3"
+    assert not window.view("patching").estimate.isVisible() and not window.view("patching").with_attribution.isEnabled()
+    assert window.view("patching").main.rows == ("L0", "L1") and window.view("patching").main.columns[3] == "H3"
     # noising L0.H3 (the model card's IOI head) hurts most
     assert np.unravel_index(np.argmin(shown), shown.shape) == (0, 3)
 
     window.docks["patching"].raise_()
-    qtbot.waitExposed(window.patching.main)
-    click_cell(qtbot, window.patching.main, 0, 3)
+    qtbot.waitExposed(window.view("patching").main)
+    click_cell(qtbot, window.view("patching").main, 0, 3)
     qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
     (applied,) = c.state.interventions
     assert (applied.component, applied.method, applied.source_prompt) == ("L0.H3", "resample", CORRUPT)
@@ -53,77 +53,77 @@ def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot
 
 def test_position_sweep_cell_applies_at_that_position_and_path_sweep_runs(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
-    window.patching.set_spec(PatchingSpec("mlp_out", mode="noise", attribution=False))
-    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
-        window.patching.run_button.click()
-    assert not window.patching.estimate.isVisible()
-    result = c.patching.main
+    window.view("patching").set_spec(PatchingSpec("mlp_out", mode="noise", attribution=False))
+    with wait_result(qtbot, c, "patching"):
+        window.view("patching").run_button.click()
+    assert not window.view("patching").estimate.isVisible()
+    result = window.panels["patching"].shown.main
     col = len(result.column_labels) - 1
-    c.apply_patch_cell(result, 1, col)
+    window.panels["patching"].apply_cell(result, 1, col)
     qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
     assert c.state.interventions[0].positions == (col,)
     assert c.last_result.logit_diff == pytest.approx(result.raw[1, col], abs=1e-4)
 
     c.set_prompt(CLEAN.replace("store", "park"))  # the sweep's pair is no longer the current one
     with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
-        c.apply_patch_cell(result, 1, col)
+        window.panels["patching"].apply_cell(result, 1, col)
     assert "another clean/corrupted pair" in blocker.args[0]
     c.set_prompt(CLEAN)
 
-    window.patching.set_spec(PatchingSpec("path", receiver="L1.H4", receiver_input="q"))
-    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
-        window.patching.run_button.click()
-    assert c.patching.main.method == "path" and c.patching.main.values.shape == (1, 8)
-    assert "Path patching" in window.patching.main.title.text()
+    window.view("patching").set_spec(PatchingSpec("path", receiver="L1.H4", receiver_input="q"))
+    with wait_result(qtbot, c, "patching"):
+        window.view("patching").run_button.click()
+    assert window.panels["patching"].shown.main.method == "path" and window.panels["patching"].shown.main.values.shape == (1, 8)
+    assert "Path patching" in window.view("patching").main.title.text()
 
 
 def test_residual_cells_cannot_be_applied_and_missing_corrupted_prompt_is_explained(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
-    window.patching.set_spec(PatchingSpec("resid", attribution=False))
-    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
-        window.patching.run_button.click()
+    window.view("patching").set_spec(PatchingSpec("resid", attribution=False))
+    with wait_result(qtbot, c, "patching"):
+        window.view("patching").run_button.click()
     with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
-        c.apply_patch_cell(c.patching.main, 0, 0)
+        window.panels["patching"].apply_cell(window.panels["patching"].shown.main, 0, 0)
     assert "residual stream" in blocker.args[0]
 
     c.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted="")
-    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
-        window.patching.run_button.click()
-    assert "corrupted prompt" in failed.args[0] and "corrupted prompt" in window.patching.summary.text()
-    assert window.patching.run_button.isEnabled()
+    with wait_failed(qtbot, c, "patching") as failed:
+        window.view("patching").run_button.click()
+    assert "corrupted prompt" in failed.args[1] and "corrupted prompt" in window.view("patching").summary.text()
+    assert window.view("patching").run_button.isEnabled()
 
     c.state = ViewState(prompt=CLEAN, target="Mary", foil="John", corrupted=CORRUPT + " Mary")
-    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
-        window.patching.run_button.click()
-    assert "same number of tokens" in failed.args[0]
+    with wait_failed(qtbot, c, "patching") as failed:
+        window.view("patching").run_button.click()
+    assert "same number of tokens" in failed.args[1]
 
 
 def test_cancel_stops_a_sweep_and_its_late_result_is_never_shown(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
-    window.patching.set_spec(PatchingSpec("head_pos", attribution=False))
-    window.patching.run_button.click()
-    request_id = c._latest["patching"]
-    with qtbot.waitSignal(c.patching_failed, timeout=TIMEOUT) as failed:
-        window.patching.cancel_button.click()
-    assert "cancelled" in failed.args[0]
-    assert request_id in c.bridge._worker.cancelled_sweeps
-    assert "cancelled" in window.patching.summary.text() and window.patching.run_button.isEnabled()
+    window.view("patching").set_spec(PatchingSpec("head_pos", attribution=False))
+    window.view("patching").run_button.click()
+    request_id = c.client.latest("patching")
+    with wait_failed(qtbot, c, "patching") as failed:
+        window.view("patching").cancel_button.click()
+    assert "cancelled" in failed.args[1]
+    assert c.client.is_cancelled(request_id)
+    assert "cancelled" in window.view("patching").summary.text() and window.view("patching").run_button.isEnabled()
     qtbot.wait(1500)  # the engine thread stops at a chunk boundary, or finishes: either way, stale
-    assert c.patching is None and window.patching.main.values is None
+    assert window.panels["patching"].shown is None and window.view("patching").main.values is None
     assert window.error_label.text() == ""  # a cancel is not an error
 
 
 def test_an_estimate_sits_beside_a_denoising_sweep_and_a_new_model_clears_the_panel(qtbot, demo_window,
                                                                                       tiny_gpt2_dir) -> None:
     window, c = demo_window, demo_window.controller
-    window.patching.set_spec(PatchingSpec("head", mode="denoise", attribution=True))
-    with qtbot.waitSignal(c.patching_ready, timeout=TIMEOUT):
-        window.patching.run_button.click()
-    assert window.patching.estimate.isVisible() and "r = " in window.patching.summary.text()
-    assert c.patching.correlation > 0.8
+    window.view("patching").set_spec(PatchingSpec("head", mode="denoise", attribution=True))
+    with wait_result(qtbot, c, "patching"):
+        window.view("patching").run_button.click()
+    assert window.view("patching").estimate.isVisible() and "r = " in window.view("patching").summary.text()
+    assert window.panels["patching"].shown.correlation > 0.8
     with qtbot.waitSignal(c.model_loaded, timeout=TIMEOUT):
         c.load_model(str(tiny_gpt2_dir), "cpu")
-    assert c.patching is None and window.patching.main.values is None
+    assert window.panels["patching"].shown is None and window.view("patching").main.values is None
     with qtbot.waitSignal(c.error, timeout=TIMEOUT) as blocker:
-        c.apply_patch_cell(window.patching.results[0] if window.patching.results else None, 0, 0)
+        window.panels["patching"].apply_cell(window.view("patching").results[0] if window.view("patching").results else None, 0, 0)
     assert "No sweep" in blocker.args[0]

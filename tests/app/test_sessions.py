@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.controller import Controller, ViewState
@@ -58,8 +59,8 @@ def test_round_trip_reopens_the_same_state_and_numbers(qtbot, tiny_gpt2_dir, tmp
     assert c2.state == saved_state
     assert c2.last_result.logit_diff == pytest.approx(saved_result.logit_diff, abs=1e-6)
     assert (c2.last_result.patterns == saved_result.patterns).all()
-    assert second.prompt_panel.corrupted_edit.text() == saved_state.corrupted
-    assert second.graph.nodes["L1.H2"].state == ("resample", None)
+    assert second.view("prompt").corrupted_edit.text() == saved_state.corrupted
+    assert second.view("graph").nodes["L1.H2"].state == ("resample", None)
 
 
 def test_changed_weights_are_detected(qtbot, tiny_gpt2_dir, tmp_path) -> None:
@@ -189,3 +190,28 @@ def test_a_session_whose_model_fails_does_not_become_the_save_target(qtbot, tiny
         window.files.open(str(path))
     assert window.files.sessions.path is None  # Ctrl+S will ask where, not overwrite that file
     assert window.controller.state.prompt == PROMPT
+
+
+def test_a_session_saved_by_the_previous_version_opens_and_reproduces(qtbot, tmp_path) -> None:
+    """tests/app/data/v2_demo_session.microtome was written by the version before the panel
+    registry (schema 2: the sweep in a top-level `patching` field, L1.H2 ablated, head
+    L1.H4 focused). It opens, reproduces, and its sweep is back in the patching panel."""
+    import json
+    import shutil
+
+    source = Path(__file__).parent / "data" / "v2_demo_session.microtome"
+    stored = json.loads(source.read_text())
+    assert stored["schema_version"] == 2 and stored["patching"]["sweep"] == "head"
+    path = tmp_path / "old.microtome"
+    shutil.copy(source, path)
+    window = make_window(qtbot, None)
+    message, reproduced = open_and_wait(qtbot, window, path)
+    assert reproduced, message
+    c = window.controller
+    assert c.state.interventions == (Ablation("L1.H2"),) and c.state.focused_head == (1, 4)
+    shown = window.panels["patching"].shown
+    assert shown is not None and shown.restored and shown.params["sweep"] == "head"
+    np.testing.assert_allclose(shown.main.values, stored["patching"]["main"]["values"], atol=1e-12)
+    np.testing.assert_allclose(window.view("patching").main.values, shown.main.values)
+    window.files.sessions.dirty = False
+    window.close()

@@ -1,0 +1,125 @@
+"""Panels without a model or a thread: the window built from the panel registry, each panel
+showing what the workspace holds, and the worked example (attention over text) following
+the focused head and position."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QLabel
+
+from app.controller import Controller, ViewState
+from app.engine_service import Loaded
+from app.main_window import MainWindow
+from app.panels import Panel, panel_classes, register_panel
+from app.panels import base as panels_base
+from app.settings import Settings
+from tests.app.fakes import FakeClient
+from tests.app.test_controller import INFO, fake_result
+
+PROMPT = "When Mary and John went to the store"
+
+
+@pytest.fixture
+def fake_window(qtbot):
+    client = FakeClient()
+    controller = Controller(client)
+    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
+    window = MainWindow(controller, Settings())
+    qtbot.addWidget(window)
+    window.resize(1400, 950)
+    window.show()
+    load = controller.load_model("fake", "cpu")
+    client.finish(load, Loaded(INFO, tuple("abcdefghij"), False, 1.0))
+    run, _ = client.last("run")
+    client.finish(run, fake_result(PROMPT))
+    yield window, client
+    window.files.sessions.dirty = False
+    window.close()
+
+
+def test_the_window_has_a_dock_per_registered_panel(fake_window) -> None:
+    window, _ = fake_window
+    assert set(window.docks) == {cls.key for cls in panel_classes()}
+    assert {"prompt", "heads", "detail", "lens", "graph", "patching", "attention_text"} <= set(window.docks)
+    for key, dock in window.docks.items():
+        assert dock.objectName() == f"dock-{key}" and dock.widget() is window.view(key)
+
+
+def test_a_new_panel_needs_only_its_registration(qtbot) -> None:
+    """A technique's panel registered from outside gets its dock, View-menu entry and session
+    slot with no edit to the window or the controller."""
+    @register_panel
+    class NotesPanel(Panel):
+        key, title, area, order = "notes_test", "Notes", "bottom", 99
+
+        def create(self):
+            return QLabel("notes")
+
+        def session_state(self):
+            return {"text": self.widget.text()}
+
+    try:
+        controller = Controller(FakeClient())
+        window = MainWindow(controller, Settings())
+        qtbot.addWidget(window)
+        assert window.view("notes_test").text() == "notes"
+        view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+        assert any(a.text() == "Notes" for a in view_menu.actions())
+        window.close()
+    finally:
+        panels_base._PANELS.pop("notes_test")
+
+
+def test_panels_show_the_run_and_follow_the_focus(fake_window) -> None:
+    window, _ = fake_window
+    c = window.controller
+    result = c.last_result
+    np.testing.assert_allclose(window.view("heads").tile(1, 2), result.patterns[1, 2])
+    c.focus_head(1, 2)
+    assert window.view("detail").title.text().startswith("L1.H2")
+    text = window.view("attention_text")
+    np.testing.assert_allclose(text.weights(), result.patterns[1, 2][-1])  # from the last query by default
+    c.focus_position(3)
+    np.testing.assert_allclose(text.weights(), result.patterns[1, 2][3])
+    text.set_mode("key")
+    c.focus_position(1)
+    np.testing.assert_allclose(text.weights(), result.patterns[1, 2][:, 1])
+    assert window.view("prompt").chips.count() == len(PROMPT.split())
+
+
+def test_clicking_a_token_in_attention_over_text_focuses_it_everywhere(qtbot, fake_window) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window, _ = fake_window
+    text = window.view("attention_text")
+    window.raise_panel("attention_text")
+    qtbot.waitExposed(text)
+    QTest.mouseClick(text.canvas, Qt.MouseButton.LeftButton, pos=text.chip_rect(2).center())
+    assert window.controller.state.focused_position == 2
+    assert window.view("prompt").chips.currentRow() == 2
+
+
+def test_attention_over_text_mode_travels_with_the_session(fake_window) -> None:
+    window, _ = fake_window
+    window.view("attention_text").set_mode("key")
+    session = window.files.sessions.snapshot()
+    assert session.analysis("attention_text") == {"mode": "key"}
+    window.view("attention_text").set_mode("query")
+    window.files.sessions.open_session(session)
+    assert window.view("attention_text").mode() == "key"
+
+
+def test_a_display_failure_in_one_panel_is_reported_and_the_others_still_update(fake_window, monkeypatch) -> None:
+    window, client = fake_window
+    c = window.controller
+
+    def broken(*args, **kwargs):
+        raise ValueError("simulated widget failure")
+    monkeypatch.setattr(window.view("heads"), "set_patterns", broken)
+    c.set_prompt("When John and Mary went")
+    run, _ = client.last("run")
+    client.finish(run, fake_result("When John and Mary went", seed=1))
+    assert "Internal display error (Attention heads)" in window.error_label.text()
+    assert window.view("prompt").chips.count() == 5  # the prompt panel still showed the new run
