@@ -20,6 +20,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--foil", help="foil token for the logit difference")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--session", metavar="FILE", help="open a saved session (.microtome)")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow pickle checkpoints (.bin/.pt): loading one can run code from the file")
     parser.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window after the first result, then exit")
     parser.add_argument("--smoke", action="store_true", help="self-test on the demo model (window + engine thread), then exit")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
@@ -85,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     startup_timing.watch_window(app, window, controller)
     window.show()
     startup_timing.mark("window shown")
+    from .fallback import open_demo_if_nothing_opens
+
+    open_demo_if_nothing_opens(window, args.device)
     if args.session:
         window.files.open(args.session)
     else:
         # one event-loop turn later: the window paints before the engine thread starts importing
         # torch (which holds the GIL for ~1 s); measured with bench/startup.py: first paint 0.25-0.45 s sooner
-        QTimer.singleShot(0, lambda: controller.load_model(args.model, args.device))
+        QTimer.singleShot(0, lambda: controller.load_model(args.model, args.device, allow_pickle=args.allow_pickle))
         window.files.offer_recovery()
     if args.screenshot:
         from .screenshot import screenshot_after_first_result

@@ -65,13 +65,23 @@ def run_export(args: argparse.Namespace) -> int:
         written += window.files.export_all_data(str(out), tuple(set(formats) & set(DATA_FORMATS)))
         finish(0, "\n".join(str(p) for p in written) + f"\n{window.session_verdict}")
 
+    def on_error(message: str) -> None:
+        """The session's own run failed (empty prompt, a two-token target, a prompt over the
+        context...): nothing may be written from any other state; say why and stop."""
+        if "scheduled" not in outcome:
+            outcome["scheduled"] = True
+            finish(2, f"error: {message}")
+
     def on_result(_result) -> None:
+        if not controller.result_is_current():
+            return  # not the session's own state
         ready = controller.last_result is not None and (controller.baseline is not None or not controller.state.interventions)
         if ready and "scheduled" not in outcome:
             outcome["scheduled"] = True
             QTimer.singleShot(300, export_everything)
 
     controller.result_ready.connect(on_result)
+    controller.error.connect(on_error)
     controller.results.on("baseline", on_result)
     window.files.sessions.failed.connect(lambda message: finish(2, f"error: {message}"))
     window.files.open(args.session)

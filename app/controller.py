@@ -49,6 +49,7 @@ class Controller(QObject):
         self._baseline_key: tuple | None = None  # (prompt, target, foil) the baseline was run with
         self._run_keys: dict[str, dict[int, tuple]] = {"run": {}, "baseline": {}}  # lane -> id -> key
         self._shown_run = 0  # id of the run result on display
+        self._shown_key: tuple | None = None  # (prompt, target, foil) it was run with
         self._cancelled_loads: set[int] = set()
         self._keys: dict[int, str] = {}  # job id -> analysis key, for analyses submitted by panels
         self.undo_stack = QUndoStack(self)
@@ -77,10 +78,11 @@ class Controller(QObject):
         self.workspace.active.set_state(state)
 
     # ------------------------------------------------------------------ user actions
-    def load_model(self, source: str | None, device: str = "auto", dtype: str = "float32") -> int:
+    def load_model(self, source: str | None, device: str = "auto", dtype: str = "float32",
+                   allow_pickle: bool = False) -> int:
         self.loading.emit(True)
         self.status.emit(f"Loading {source or 'the demo model'}…")
-        return self.client.submit("load", params=LoadParams(source, device, dtype))
+        return self.client.submit("load", params=LoadParams(source, device, dtype, allow_pickle))
 
     def cancel_load(self) -> None:
         """Drop the pending load, or discard the running one when it ends; the current model stays."""
@@ -208,6 +210,12 @@ class Controller(QObject):
         self._run_keys["run"][request_id] = key
         return request_id
 
+    def ensure_run(self) -> None:
+        """Run now unless the result on display is already this state's or a run is on its
+        way (Enter on an unchanged or empty prompt must say something, not nothing)."""
+        if not self.result_is_current() and not self.client.running("run"):
+            self.request_run()
+
     def _run_if_live_was_partial(self) -> None:
         if self._last_run_partial:
             self.request_run()
@@ -284,9 +292,18 @@ class Controller(QObject):
         self.status.emit(f"Loaded {payload.info.source} in {payload.elapsed_ms / 1000:.1f} s")
         self.request_run()
 
+    def result_is_current(self) -> bool:
+        """Is the live result on display the run of the state as it is now (same prompt,
+        answer and interventions)? A save stores only such a result's numbers."""
+        s, r = self.state, self.last_result
+        return r is not None and self._shown_key == (s.prompt, s.target, s.foil) and r.interventions == s.interventions
+
     def _show_run(self, request_id: int, lane: str, key: tuple | None, payload) -> None:
         if lane == "run":
-            self.last_result, self._shown_run = payload, request_id
+            self.last_result, self._shown_run, self._shown_key = payload, request_id, key
+            focus = self.state.focused_position
+            if focus is not None and focus >= len(payload.tokens):  # the prompt got shorter: follow its last token
+                self.document.update(focused_position=None)
             if not payload.interventions:
                 self.baseline, self._baseline_key = payload, key
             self.displayed_ids.append(request_id)
@@ -315,6 +332,8 @@ class Controller(QObject):
             self.results.failed.emit(analysis, message)
             if CANCELLED in message:
                 return
+        elif lane == "run" and self.last_result is not None:
+            message += "  (The panels still show the last run that worked.)"
         self.error.emit(message)
 
     def shutdown(self) -> None:

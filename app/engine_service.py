@@ -20,6 +20,7 @@ class LoadParams:
     source: str | None = None  # None = the bundled demo model
     device: str = "auto"
     dtype: str = "float32"
+    allow_pickle: bool = False  # the user opted in (CLI flag or the picker's checkbox), warned
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class EngineService:
             check_memory(source, request.dtype, request.device)
         progress(f"Loading {source} ({request.dtype})…")
         engine = Engine(source, device="auto" if split else request.device, dtype=request.dtype,
-                        device_map="auto" if split else None)
+                        device_map="auto" if split else None, allow_pickle=request.allow_pickle)
         progress("Checking the hooked model against a plain forward…")
         report = fidelity_check(engine)
         vocab = engine.handle.vocabulary()
@@ -117,9 +118,14 @@ def describe_failure(exc: BaseException) -> str:
 
     if isinstance(exc, EngineError):
         return str(exc)
-    if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
+    text = str(exc)
+    if (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text.lower()
+            or "DefaultCPUAllocator" in text):
         return ("Out of memory while running the model. Try a shorter prompt, fewer open panels, "
                 "bfloat16, the CPU, or splitting the model across devices (File → Open model).")
+    if type(exc).__name__ == "SafetensorError" or "safetensors" in type(exc).__module__:
+        return (f"The model's weights file is damaged or truncated ({text}). Download or copy the model "
+                "again, or pick another one with File → Open model.")
     last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})" if last else ""
     return f"Internal error: {type(exc).__name__}: {exc}{where}"

@@ -11,11 +11,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
 
 from .export import export_data, widget_png, widget_svg
-from .session_file import SUFFIX, SessionError
+from .session_file import SUFFIX, SessionError, load_session
 from .session_manager import SessionManager
 from .settings import MAX_RECENT, config_dir
 
-AUTOSAVE_MS = 30_000
+AUTOSAVE_DELAY_MS = 3_000  # after the last change; Settings.autosave_seconds overrides it
 FILTER = f"Microtome sessions (*{SUFFIX});;All files (*)"
 
 
@@ -31,10 +31,12 @@ class FileActions:
         self.sessions.failed.connect(self._offer_model_pick)
         self.sessions.verdict.connect(self._on_verdict)
         self.sessions.opened.connect(self._on_opened)
-        self.autosave = QTimer(window)
-        self.autosave.setInterval(AUTOSAVE_MS)
+        # debounced: a few seconds after each change, so a crash loses at most that much
+        self.autosave = QTimer(window, singleShot=True)
+        self.autosave.setInterval(int(window.settings.autosave_seconds * 1000) if window.settings.autosave_seconds
+                                  else AUTOSAVE_DELAY_MS)
         self.autosave.timeout.connect(self.write_recovery)
-        self.autosave.start()
+        window.controller.state_changed.connect(self.autosave.start)
         self.ask = self._ask  # replaced in tests: (title, text, buttons) -> button
 
     # ------------------------------------------------------------------ menu
@@ -75,8 +77,9 @@ class FileActions:
         return base64.b64encode(bytes(self.window.saveState())).decode()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", "", FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", self.start_in(""), FILTER)
         if path:
+            self.remember_folder(path)
             self.open(path)
 
     def open(self, path: str) -> None:
@@ -89,9 +92,10 @@ class FileActions:
         return self._save_to(self.sessions.path)
 
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", f"untitled{SUFFIX}", FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", self.start_in(f"untitled{SUFFIX}"), FILTER)
         if not path:
             return False
+        self.remember_folder(path)
         return self._save_to(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
 
     def _save_to(self, path: Path) -> bool:
@@ -102,8 +106,16 @@ class FileActions:
             return False
         self._remember(str(path))
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
-        recovery_path().unlink(missing_ok=True)
+        self.drop_recovery()
         return True
+
+    def start_in(self, name: str) -> str:
+        """Where a file dialog opens: the folder last used (not the working directory)."""
+        folder = self.window.settings.last_folder
+        return str(Path(folder) / name) if folder and Path(folder).is_dir() else name
+
+    def remember_folder(self, path: str) -> None:
+        self.window.settings.last_folder = str(Path(path).parent)
 
     def _remember(self, path: str) -> None:
         s = self.window.settings
@@ -134,11 +146,7 @@ class FileActions:
         w.setWindowTitle(f"Microtome — {self.sessions.path.name if self.sessions.path else 'session'}")
 
     def _on_verdict(self, message: str, reproduced: bool) -> None:
-        if reproduced:
-            self.window.statusBar().showMessage(message, 10000)
-            self.window.error_label.setText("")
-        else:
-            self.window.show_error(message)
+        self.window.show_verdict(message, reproduced)
         self.window.session_verdict = message
 
     # ------------------------------------------------------------------ autosave and closing
@@ -146,8 +154,8 @@ class FileActions:
         if self.sessions.dirty and self.window.controller.loaded is not None:
             try:
                 self.sessions.save(recovery_path(), self.window_state(), mark_clean=False)
-            except (SessionError, OSError):
-                pass  # autosave must never disturb the user
+            except (SessionError, OSError) as exc:  # autosave must never disturb the user beyond a line
+                self.window.show_status(f"Autosave failed: {exc}", 10000)
 
     def offer_recovery(self) -> None:
         """At start-up: a recovery file means the last run ended with unsaved work."""
@@ -156,23 +164,36 @@ class FileActions:
             return
         answer = self.ask("Restore unsaved work?", "Microtome closed with unsaved changes last time. Restore them?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.sessions.open(str(path))
-            self.sessions.path = None
-            self.sessions.dirty = True
-        path.unlink(missing_ok=True)
+        if answer != QMessageBox.StandardButton.Yes:
+            path.unlink(missing_ok=True)
+            return
+        try:
+            session = load_session(path)
+        except SessionError as exc:
+            self.window.show_error(f"The unsaved work could not be restored: {exc}")
+            return
+        # unsaved work with no file of its own: Ctrl+S asks where; the recovery file stays
+        # until the work is saved or discarded (a second crash must not lose it)
+        self.sessions.open_session(session, None, recovered=True)
+
+    @staticmethod
+    def drop_recovery() -> None:
+        try:
+            recovery_path().unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only config folder: the file (if any) is offered again next time, nothing worse
 
     def may_close(self) -> bool:
         """Ask about unsaved changes; False keeps the window open."""
         if not self.sessions.dirty or self.window.controller.loaded is None:
-            recovery_path().unlink(missing_ok=True)
+            self.drop_recovery()
             return True
         answer = self.ask("Unsaved changes", "Save this session before closing?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Cancel or (answer == QMessageBox.StandardButton.Save and not self.save()):
             return False
-        recovery_path().unlink(missing_ok=True)
+        self.drop_recovery()
         return True
 
     def _ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
@@ -181,10 +202,11 @@ class FileActions:
     # ------------------------------------------------------------------ export
     def export_panel_dialog(self, key: str | None, fmt: str) -> None:
         name = key or "window"
-        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {name} as {fmt.upper()}", f"{name}.{fmt}",
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {name} as {fmt.upper()}", self.start_in(f"{name}.{fmt}"),
                                               f"{fmt.upper()} (*.{fmt})")
         if not path:
             return
+        self.remember_folder(path)
         scale = 2.0
         if fmt == "png":
             scale, ok = QInputDialog.getDouble(self.window, "PNG scale", "Scale (1 = screen pixels, 2 = 192 dpi):",
@@ -201,8 +223,9 @@ class FileActions:
             self.window.show_error(f"Could not export: {exc}")
 
     def export_data_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Export data to folder")
+        folder = QFileDialog.getExistingDirectory(self.window, "Export data to folder", self.start_in(""))
         if folder:
+            self.remember_folder(str(Path(folder) / "x"))
             self.export_all_data(folder, ("csv", "npz"))
 
     def export_all_data(self, folder: str, formats: tuple[str, ...]) -> list[Path]:

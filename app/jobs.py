@@ -73,8 +73,12 @@ class _Worker(QThread):
                 self.failed_job.emit(job_id, lane, f"{request.key.replace('_', ' ').capitalize()} was {CANCELLED}")
                 continue
             except BaseException as exc:  # noqa: BLE001 - report everything, keep the thread alive
-                log.exception("engine job %s failed", request.key)
-                self.failed_job.emit(job_id, lane, describe_failure(exc))
+                message = describe_failure(exc)
+                if message.startswith("Internal error"):
+                    log.exception("engine job %s failed", request.key)  # a bug: keep its traceback
+                else:
+                    log.info("engine job %s: %s", request.key, message)  # the user's input: a message is enough
+                self.failed_job.emit(job_id, lane, message)
                 continue
             if request.key == "load" and job_id in self.cancelled:
                 self.service.undo_load()

@@ -36,10 +36,13 @@ class MainWindow(QMainWindow):
 
         self.model_label, self.device_label, self.time_label = QLabel("no model"), QLabel(""), QLabel("")
         self.fidelity_label = QLabel("")
+        self.verdict_label = QLabel("")  # a reopened session's verdict: stays until the user changes something
+        self.verdict_label.setWordWrap(True)
         self.error_label = QLabel("")
         self.error_label.setStyleSheet("color: #b00020; font-weight: bold;")
         self.error_label.setWordWrap(True)
         status = self.statusBar()
+        status.addWidget(self.verdict_label)
         status.addWidget(self.error_label, 1)
         for label in (self.model_label, self.fidelity_label, self.device_label, self.time_label):
             status.addPermanentWidget(label)
@@ -74,6 +77,13 @@ class MainWindow(QMainWindow):
         self.error_label.setToolTip(message)
 
     _on_error = show_error  # the name the first version's callers used
+
+    def show_verdict(self, message: str, reproduced: bool) -> None:
+        """Whether a reopened session reproduces: green or red, kept beside later errors and
+        results until the user changes the state (then it no longer describes what is shown)."""
+        self.verdict_label.setText(("✓ " if reproduced else "⚠ ") + message)
+        self.verdict_label.setToolTip(message)
+        self.verdict_label.setStyleSheet(f"color: {'#1b7f3b' if reproduced else '#b00020'}; font-weight: bold;")
 
     def show_status(self, message: str, timeout_ms: int = 5000) -> None:
         self.statusBar().showMessage(message, timeout_ms)
@@ -179,14 +189,16 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         demo = self.recent_menu.addAction("Demo model")
-        demo.triggered.connect(lambda: self.controller.load_model(None))
+        demo.triggered.connect(lambda: self.confirm_model_change() and self.controller.load_model(None))
         for source in self.settings.recent_models:
             action = self.recent_menu.addAction(source)
-            action.triggered.connect(lambda checked=False, s=source: self.controller.load_model(s))
+            action.triggered.connect(lambda checked=False, s=source: self.confirm_model_change()
+                                     and self.controller.load_model(s))
 
     def _wire(self) -> None:
         c = self.controller
         c.result_ready.connect(self._on_result)
+        c.state_changed.connect(lambda: self.verdict_label.setText(""))
         c.error.connect(self.show_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.loading.connect(self._on_loading)
@@ -195,11 +207,25 @@ class MainWindow(QMainWindow):
     def pick_model(self) -> None:
         picker = ModelPicker(self.settings.recent_models, self)
         try:
-            if picker.exec():
+            if picker.exec() and self.confirm_model_change():
                 source, device, dtype = picker.choice()
-                self.controller.load_model(source, device, dtype)
+                self.controller.load_model(source, device, dtype, picker.pickle_allowed)
         finally:
-            picker.deleteLater()
+            picker.deleteLater()  # one dialog per Open: none may be left behind
+
+    def confirm_model_change(self) -> bool:
+        """Opening a model clears the interventions and every result: ask first when that
+        drops work the user made (interventions, a sweep, unsaved changes)."""
+        c = self.controller
+        work = [f"{len(c.state.interventions)} intervention(s)"] if c.state.interventions else []
+        work += [key for key in c.results.keys() if key not in ("run", "baseline", "head_scores")]
+        if not work and not self.files.sessions.dirty:
+            return True
+        what = ", ".join(work) or "unsaved changes"
+        answer = self.files.ask("Open another model?", f"Opening a model clears {what} (no undo). "
+                                "Save the session first with File → Save session. Open the model anyway?",
+                                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Open
 
     def _selected(self, action) -> None:
         """Edit-menu actions act on the nodes selected in the component graph, when it exists."""
@@ -278,18 +304,22 @@ class MainWindow(QMainWindow):
             self.restore_window_state(self.settings.window_state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if not self.files.may_close():
-            event.ignore()
-            return
-        self.files.autosave.stop()
-        self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
-        self.settings.window_state = base64.b64encode(bytes(self.saveState())).decode()
         try:
+            if not self.files.may_close():
+                event.ignore()
+                return
+        except Exception:  # noqa: BLE001 - a failing question or file must never abort the exit
+            log.exception("asking about unsaved work failed; closing anyway")
+        try:
+            self.files.autosave.stop()
+            self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
+            self.settings.window_state = base64.b64encode(bytes(self.saveState())).decode()
             save_settings(self.settings)
-        except OSError as exc:  # never lose the exit over settings
-            self.statusBar().showMessage(f"Could not save settings: {exc}")
-        self.controller.shutdown()
-        self.controller.blockSignals(True)  # results still queued must not reach widgets being deleted
+        except Exception as exc:  # noqa: BLE001 - never lose the exit over settings (read-only or full disk)
+            log.warning("could not save settings: %s", exc)
+        finally:
+            self.controller.shutdown()  # a running engine thread at exit aborts the process
+            self.controller.blockSignals(True)  # results still queued must not reach widgets being deleted
         super().closeEvent(event)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout, QWidget)
 
 DEMO_ENTRY = "Demo model (bundled, offline)"
@@ -39,7 +39,13 @@ class ModelPicker(QDialog):
         form.addRow("Device", self.device_box)
         form.addRow("Precision", self.dtype_box)
         form.addRow("Memory", self.estimate_label)
-        note = QLabel("Weights load from safetensors only. Hub ids need a network connection "
+        self.allow_pickle = QCheckBox("Allow pickle checkpoints (.bin / .pt)")
+        self.allow_pickle.setToolTip("Loading a pickle can run any code the file holds: only for sources you trust. "
+                                     "Safetensors files never can.")
+        self.allow_pickle.toggled.connect(lambda on: self.allow_pickle.setStyleSheet(
+            "color: #b00020; font-weight: bold;" if on else ""))
+        form.addRow("Unsafe", self.allow_pickle)
+        note = QLabel("Weights load from safetensors only unless you allow pickles. Hub ids need a network connection "
                       "(or a local Hugging Face cache); offline, you get a message, not a hang.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
@@ -61,6 +67,10 @@ class ModelPicker(QDialog):
 
     def _update_estimate(self) -> None:
         self.estimate_label.setText(memory_summary(self.source_edit.text().strip() or None, self.dtype_box.currentText()))
+
+    @property
+    def pickle_allowed(self) -> bool:
+        return self.allow_pickle.isChecked()
 
     def choice(self) -> tuple[str | None, str, str]:
         """(source or None for the demo model, device, dtype)."""

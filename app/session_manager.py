@@ -39,6 +39,7 @@ class SessionManager(QObject):
         self.dirty = False
         self._pending: Session | None = None
         self._pending_path: Path | None = None
+        self._recovered = False  # the session being opened is crash-recovered work
         self.unresolved: Session | None = None  # a session whose model could not be opened
         self._expect: tuple[ResultsDigest | None, list[str]] | None = None
         controller.state_changed.connect(self._mark_dirty)
@@ -58,9 +59,9 @@ class SessionManager(QObject):
         if c.loaded is None:
             raise SessionError("Open a model before saving a session")
         info, s = c.loaded.info, c.state
-        result = c.last_result
-        if result is not None and (result.prompt, result.interventions) != (s.prompt, s.interventions):
-            result = None  # the numbers on screen are not this state's: store no digest rather than a wrong one
+        # the numbers on screen may be an older state's (saved right after an edit): then the
+        # file holds no digest rather than a wrong one, and reopening says it had none to compare
+        result = c.last_result if c.result_is_current() else None
         analyses = {}
         for key, panel in self.panels.items():
             data = panel.session_state()
@@ -92,11 +93,12 @@ class SessionManager(QObject):
         self.open_session(session, Path(path))
         return session
 
-    def open_session(self, session: Session, path: Path | None = None) -> None:
+    def open_session(self, session: Session, path: Path | None = None, recovered: bool = False) -> None:
         """Apply an already validated session (loading its model first when needed). The
-        file becomes the one Ctrl+S writes only once the session is applied."""
+        file becomes the one Ctrl+S writes only once the session is applied; recovered work
+        has no file and stays unsaved."""
         self.unresolved = None
-        self._pending_path = path
+        self._pending_path, self._recovered = path, recovered
         loaded = self.controller.loaded
         if loaded is not None and self._same_model(session.model):
             self._apply(session)
@@ -153,7 +155,7 @@ class SessionManager(QObject):
         for key, panel in self.panels.items():
             panel.restore_session(session.analysis(key))
         self._expect = (session.results, notes)
-        self.path, self.dirty = self._pending_path, False
+        self.path, self.dirty = (None, True) if self._recovered else (self._pending_path, False)
         self.opened.emit(session)
         c.request_run()
 

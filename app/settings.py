@@ -22,6 +22,8 @@ class Settings(BaseModel):
     window_state: str = ""  # base64 of QMainWindow.saveState() (dock layout)
     recent_models: list[str] = Field(default_factory=list)
     recent_sessions: list[str] = Field(default_factory=list)
+    autosave_seconds: float = Field(default=3.0, ge=0.5, le=3600)  # after the last change
+    last_folder: str = ""  # where the last session or export was saved: file dialogs start there
 
     def add_recent(self, source: str) -> None:
         self.recent_models = [source] + [s for s in self.recent_models if s != source][: MAX_RECENT - 1]

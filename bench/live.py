@@ -83,7 +83,7 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
     window.resize(1400, 950)
     window.show()
     controller.load_model(source, "cpu")
-    wait(app, lambda: controller.last_result is not None and controller.head_scores is not None)
+    wait(app, lambda: controller.last_result is not None and controller.results.get("head_scores") is not None)
 
     # drops: ablate a head, then restore it; time until the result is shown and painted
     latencies, engine_ms = [], []

@@ -122,7 +122,7 @@ class Engine:
             foil_id=p.foil_id, target_prob=p.target_prob, logit_diff=p.logit_diff,
             patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
             dla=results.get("dla"), device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
-            readouts=results)
+            readouts=results, unknown_positions=p.unknown_positions, unknown_words=p.unknown_words)
 
     def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0,
                     token_pool: Sequence[int] | None = None) -> HeadScores:

@@ -11,7 +11,7 @@ with its batch dimension."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -78,6 +78,9 @@ class TorchHandle:
         self.loaded = loaded
         self.model, self.tokenizer, self.adapter = loaded.model, loaded.tokenizer, loaded.adapter
         self.info = model_info(loaded)
+        # accelerate's offloading leaves weights on the meta device between calls; without it
+        # (nearly always) the per-block checks of every readout are skipped
+        self.offloaded = any(p.device.type == "meta" for p in self.model.parameters())
         self._token_strings: dict[int, str] = {}
         self.special_prefix: list[int] = self._find_special_prefix()
 
@@ -129,9 +132,37 @@ class TorchHandle:
                 raise UnknownTokenError(f"token id {token} is outside the vocabulary (0..{self.info.vocab_size - 1})")
             return int(token)
         ids = self.tokenizer(token, add_special_tokens=False)["input_ids"]
+        unk = self.tokenizer.unk_token_id
+        if unk is not None and unk in ids and token.strip() != self.tokenizer.unk_token:
+            raise UnknownTokenError(f"'{token}' is not in this model's vocabulary (it would be read as "
+                                    f"{self.tokenizer.unk_token}){self._nearest(token)}")
         if len(ids) != 1:
-            raise UnknownTokenError(f"'{token}' is {len(ids)} tokens for this model; target and foil must be one token")
+            raise UnknownTokenError(f"'{token}' is {len(ids)} tokens for this model; target and foil must be one token"
+                                    f"{self._nearest(token)}")
         return int(ids[0])
+
+    def _nearest(self, token: str, n: int = 5) -> str:
+        """'; nearest vocabulary tokens: ...' for a message (empty when none is close)."""
+        import difflib
+
+        vocabulary = [t for t in self.vocabulary() if t.strip()]
+        close = difflib.get_close_matches(token, vocabulary, n=n, cutoff=0.6) or \
+            difflib.get_close_matches(token.strip(), [t.strip() for t in vocabulary], n=n, cutoff=0.6)
+        return f"; nearest vocabulary tokens: {', '.join(repr(t) for t in dict.fromkeys(close))}" if close else ""
+
+    def unknown_words(self, prompt: str, ids: np.ndarray) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """Positions the tokenizer could only read as its unknown token, and the words of the
+        prompt they stand for (what the user typed, so the status bar can name them)."""
+        unk = self.tokenizer.unk_token_id
+        if unk is None or unk not in ids:
+            return (), ()
+        positions = tuple(int(i) for i in np.flatnonzero(np.asarray(ids) == unk))
+        try:
+            spans = self.tokenizer(prompt, return_offsets_mapping=True)["offset_mapping"]
+            words = tuple(prompt[spans[p][0]:spans[p][1]] for p in positions)
+        except (NotImplementedError, KeyError, IndexError, TypeError, ValueError):  # slow tokenizers: no offsets
+            words = tuple(self.tokenizer.unk_token for _ in positions)
+        return positions, words
 
     def ordinary_ids(self) -> np.ndarray:
         special = set(self.tokenizer.all_special_ids)
@@ -210,9 +241,12 @@ class TorchHandle:
     def unembed_device(self) -> torch.device:
         return self.adapter.unembed_weight(self.model).device
 
+    def _weights(self, module: torch.nn.Module):
+        return weights_present(module) if self.offloaded else nullcontext()
+
     @contextmanager
     def _readout_weights(self) -> Iterator[None]:
-        with weights_present(self.model.get_submodule(self.adapter.unembed)), weights_present(self._final_norm()):
+        with self._weights(self.model.get_submodule(self.adapter.unembed)), self._weights(self._final_norm()):
             yield
 
     def lens_logits(self) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -231,7 +265,7 @@ class TorchHandle:
     def head_outputs(self, layer: int, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One position's per-head z [H, d_head] -> what each head adds [H, d_model], and the
         attention output bias [d_model] (None when there is none)."""
-        with weights_present(self.model.get_submodule(self.adapter.layers)[layer]):
+        with self._weights(self.model.get_submodule(self.adapter.layers)[layer]):
             out = self.adapter.head_outputs(self.model, layer, z, self.info.n_heads)
             bias = self.adapter.o_proj_bias(self.model, layer)
             return out, None if bias is None else bias.detach().clone()

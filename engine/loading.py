@@ -61,7 +61,8 @@ def _check_local_folder(folder: Path, allow_pickle: bool) -> None:
         raise NoSafetensorsError(
             f"{folder} has only pickle checkpoints ({', '.join(sorted(pickles))}). Pickle files can run "
             "arbitrary code when loaded, so they are refused by default. Convert them to safetensors, "
-            "or opt in explicitly (allow_pickle=True / --allow-pickle) if you trust the source.")
+            "or opt in explicitly if you trust the source (File → Open model → Allow pickle checkpoints, "
+            "microtome --allow-pickle, or allow_pickle=True in Python).")
     if not pickles:
         raise NoSafetensorsError(f"{folder} has no weight files (*.safetensors)")
 

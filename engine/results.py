@@ -94,6 +94,8 @@ class RunResult:
     device: str
     elapsed_ms: float
     readouts: dict = field(default_factory=dict)  # key -> result of every readout run (new techniques' too)
+    unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
+    unknown_words: tuple[str, ...] = ()  # the words typed there
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Prediction:
     foil_id: int | None
     target_prob: float | None
     logit_diff: float | None
+    unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
+    unknown_words: tuple[str, ...] = ()  # the words typed there
 
 
 @dataclass(frozen=True)

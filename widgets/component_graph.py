@@ -330,8 +330,14 @@ class ComponentGraph(QWidget):
             self.restore_requested.emit([name])
 
     def show_menu(self, node: NodeItem, screen_pos) -> None:
-        names = self.selected_names() if node.isSelected() else [node.name]
+        """The menu acts on the node right-clicked (with the selection it belongs to); an
+        unselected node becomes the selection, so the slider then scales what was acted on."""
+        if not node.isSelected():
+            self.scene.clearSelection()
+            node.setSelected(True)
+        names = self.selected_names()
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: none may be left behind
         menu.addSection(", ".join(names) if len(names) <= 4 else f"{len(names)} components")
         for method, text in (("zero", "Zero-ablate"), ("mean", "Mean-ablate"), ("resample", "Resample from corrupted prompt")):
             menu.addAction(text).triggered.connect(lambda checked=False, m=method: self.ablate_requested.emit(names, m))

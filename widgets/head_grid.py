@@ -10,12 +10,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .colors import HIGHLIGHT, lut_with_gap, to_lut_indices
 from .plots import plain_plot
 
 SCORE_KEYS = ("none", "induction", "previous-token", "duplicate-token", "DLA")
+DEFAULT_THRESHOLD = 0.3  # an induction or previous-token score this high is far above chance
 
 
 class HeadGrid(QWidget):
@@ -41,11 +42,21 @@ class HeadGrid(QWidget):
         self.score_box.addItems(SCORE_KEYS)
         self.score_box.setToolTip("Outline the heads scoring highest on this measure")
         self.score_box.currentTextChanged.connect(self._on_score_key)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(DEFAULT_THRESHOLD)
+        self.threshold.setPrefix("≥ ")
+        self.threshold.setToolTip("Outline every head scoring at least this (DLA: this fraction of the largest |DLA|)")
+        self.threshold.valueChanged.connect(lambda _: self._update_frames())
+        self.count_label = QLabel("")
         self.hover_label = QLabel("Hover a head to read it; click to open it in the detail view")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top = QHBoxLayout()
         top.addWidget(QLabel("Highlight:"))
         top.addWidget(self.score_box)
+        top.addWidget(self.threshold)
+        top.addWidget(self.count_label)
         top.addStretch(1)
 
         self.view = pg.GraphicsLayoutWidget()
@@ -124,16 +135,11 @@ class HeadGrid(QWidget):
         for frame in self._frames:
             self.plot.removeItem(frame)
         self._frames = []
-        key = self.score_box.currentText()
-        values = self._scores.get(key)
-        if self._mosaic is None or values is None or values.shape != self._shape[:2]:
-            return
+        chosen = self.highlighted()
+        self.count_label.setText(f"{len(chosen)} head{'s' if len(chosen) != 1 else ''}" if self._mosaic is not None else "")
         seq = self._shape[2]
         step = seq + self._gap
-        magnitude = np.abs(values)
-        n_top = max(1, min(values.size // 8, 12))
-        threshold = np.sort(magnitude, axis=None)[-n_top]
-        for l, h in zip(*np.nonzero(magnitude >= max(threshold, 1e-9))):
+        for l, h in chosen:
             # drawn in the gap around the tile, so the pattern itself stays visible
             frame = QGraphicsRectItem(QRectF(h * step - self._gap / 2, l * step - self._gap / 2,
                                              seq + self._gap, seq + self._gap))
@@ -143,6 +149,17 @@ class HeadGrid(QWidget):
             frame.setPen(pen)
             self.plot.addItem(frame)
             self._frames.append(frame)
+
+    def highlighted(self) -> list[tuple[int, int]]:
+        """Heads at or above the threshold on the chosen score (DLA: relative to the largest
+        |DLA|, as its scale is the logit difference's, not 0..1)."""
+        values = self._scores.get(self.score_box.currentText())
+        if self._mosaic is None or values is None or values.shape != self._shape[:2]:
+            return []
+        magnitude = np.abs(values)
+        if self.score_box.currentText() == "DLA":
+            magnitude = magnitude / max(float(magnitude.max()), 1e-12)
+        return [(int(l), int(h)) for l, h in zip(*np.nonzero(magnitude >= max(self.threshold.value(), 1e-9)))]
 
     def _update_marks(self) -> None:
         """Veils for marked heads. Same heads as before: only the labels change (a knob drag

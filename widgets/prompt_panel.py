@@ -5,6 +5,7 @@ corrupted prompt, and the model's top next-token predictions."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCompleter, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -17,6 +18,8 @@ QListWidget::item { border: 1px solid #9aa4b2; border-radius: 5px; padding: 1px 
 QListWidget::item:selected { background: #ff7800; color: white; border-color: #c45c00; }
 """
 TYPING_DEBOUNCE_MS = 300
+MAX_PROMPT_CHARS = 100_000  # far beyond any context window; pasting megabytes must not stall the UI
+UNKNOWN_COLOR, UNKNOWN_BACKGROUND = "#b00020", "#fde7ea"  # a word the model cannot read
 
 
 class PromptPanel(QWidget):
@@ -28,6 +31,7 @@ class PromptPanel(QWidget):
     foil_changed = Signal(str)
     corrupted_changed = Signal(str)
     position_clicked = Signal(int)
+    run_requested = Signal(str)  # Enter or Run: run now, even when the text did not change
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,7 +39,9 @@ class PromptPanel(QWidget):
         self.prompt_edit.setPlaceholderText("Type a prompt and press Enter")
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the model on the prompt (Enter)")
+        self.prompt_edit.setMaxLength(MAX_PROMPT_CHARS)
         self.corrupted_edit = QLineEdit()
+        self.corrupted_edit.setMaxLength(MAX_PROMPT_CHARS)
         self.corrupted_edit.setPlaceholderText("optional: a contrasting prompt of the same length (source for resample)")
         self.target_edit, self.foil_edit = QLineEdit(), QLineEdit()
         self.target_edit.setPlaceholderText("target token")
@@ -114,18 +120,29 @@ class PromptPanel(QWidget):
         self.target_edit.setText(target)
         self.foil_edit.setText(foil)
 
-    def set_tokens(self, tokens: list[str]) -> None:
-        """Token chips; rebuilt only when the tokens change (live ablation keeps the prompt)."""
-        if tokens == getattr(self, "_tokens", None):
+    def set_tokens(self, tokens: list[str], unknown: dict[int, str] | None = None) -> None:
+        """Token chips; rebuilt only when the tokens change (live ablation keeps the prompt).
+        unknown: position -> the word typed there that the model can only read as its
+        unknown token; those chips are marked in red with the word in the tooltip."""
+        unknown = unknown or {}
+        if (tokens, unknown) == getattr(self, "_tokens", None):
             return
-        self._tokens = list(tokens)
+        self._tokens = (list(tokens), dict(unknown))
         self.chips.clear()
         for i, token in enumerate(tokens):
             shown = token.replace(" ", "·") if token.strip() else repr(token)
-            item = QListWidgetItem(f"{shown}\n{i}")
+            item = QListWidgetItem(f"{'⚠ ' + unknown[i] if i in unknown else shown}\n{i}")
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             item.setToolTip(f"position {i}: {token!r}")
+            if i in unknown:
+                item.setForeground(QColor(UNKNOWN_COLOR))
+                item.setBackground(QColor(UNKNOWN_BACKGROUND))
+                item.setToolTip(f"position {i}: {unknown[i]!r} is not in the model's vocabulary (read as {token!r})")
             self.chips.addItem(item)
+
+    def unknown_positions(self) -> list[int]:
+        """Chips marked as unknown words (for tests)."""
+        return sorted(getattr(self, "_tokens", ([], {}))[1])
 
     def focus_position(self, position: int) -> None:
         if 0 <= position < self.chips.count():
@@ -161,6 +178,7 @@ class PromptPanel(QWidget):
     def _emit_prompt_now(self) -> None:
         self._debouncer.cancel()
         self._emit_prompt()
+        self.run_requested.emit(self.prompt_edit.text())
 
 
 def demo() -> PromptPanel:

@@ -21,7 +21,7 @@ class HeadDetailPanel(Panel):
     def connect(self) -> None:
         c, doc = self.controller, self.ctx.document
         doc.on("focused_head", lambda _: self.show_head())
-        doc.on("focused_position", lambda p: p is not None and self.widget.set_query(p))
+        doc.on("focused_position", lambda p: self.widget.set_query(p if p is not None else 10 ** 9))  # None: the last token
         c.result_ready.connect(self.guard(lambda _: self.show_head()))
 
     def show_head(self) -> None:
@@ -34,3 +34,5 @@ class HeadDetailPanel(Panel):
             return
         self.widget.set_head(f"L{layer}.H{head}", result.patterns[layer, head], list(result.tokens),
                              describe_scores(head_score_maps(c), layer, head))
+        focus = c.state.focused_position
+        self.widget.set_query(focus if focus is not None else len(result.tokens) - 1)

@@ -30,4 +30,5 @@ class LogitLensPanel(Panel):
         self.widget.set_lens(LensData(lens.layer_labels, tuple(result.tokens), tuple(int(p) for p in lens.positions),
                                       lens.top_tokens, lens.top_probs,
                                       s.target if lens.target_id is not None else None,
-                                      lens.target_probs, lens.target_ranks), s.focused_position)
+                                      lens.target_probs, lens.target_ranks),
+                            s.focused_position if s.focused_position is not None else len(result.tokens) - 1)

@@ -93,6 +93,7 @@ class PatchingDock(Panel):
             return
         c.ablate(list(patch.names), "resample", patch.positions, text=f"patch {', '.join(patch.names)}")
         c.status.emit(patch.note)
+        self.widget.summary.setText(f"{patch.note}. {direction_note(result, row, col)}")
 
     # ------------------------------------------------------------------ sessions and export
     def session_state(self) -> dict | None:
@@ -112,3 +113,14 @@ class PatchingDock(Panel):
 
     def export_tables(self) -> dict[str, Any]:
         return {"patching": patching_tables(self.shown)} if self.shown is not None else {}
+
+
+def direction_note(result, row: int, col: int) -> str:
+    """How the number the graph now shows relates to the cell's (the graph runs the clean prompt)."""
+    value = result.values[row, col]
+    if result.mode == "noise":
+        return (f"The cell ({value:+.2f}) measured exactly this noising patch: the graph's logit difference is the "
+                "cell's own raw value.")
+    return (f"The cell ({value:+.2f}) measured denoising (clean activation into the corrupted run); the graph runs "
+            "the clean prompt, so it applies the opposite patch (the corrupted activation into the clean run) and "
+            "shows that noising effect, not the cell's number. Run the sweep in noise mode to read the same numbers.")

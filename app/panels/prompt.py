@@ -24,6 +24,7 @@ class PromptPanelDock(Panel):
     def connect(self) -> None:
         c, w, doc = self.controller, self.widget, self.ctx.document
         w.prompt_changed.connect(c.set_prompt)
+        w.run_requested.connect(lambda _: c.ensure_run())
         w.target_changed.connect(c.set_target)
         w.foil_changed.connect(c.set_foil)
         w.corrupted_changed.connect(c.set_corrupted)
@@ -46,7 +47,11 @@ class PromptPanelDock(Panel):
 
     def _show(self, result) -> None:
         s = self.controller.state
-        self.widget.set_tokens(list(result.tokens))
+        unknown = dict(zip(result.unknown_positions, result.unknown_words))
+        self.widget.set_tokens(list(result.tokens), unknown)
+        if unknown:
+            words = ", ".join(repr(w) for w in dict.fromkeys(result.unknown_words))
+            self.ctx.show_status(f"Not in this model's vocabulary (read as an unknown token): {words}", 15000)
         summary = ""
         if result.logit_diff is not None:
             summary = (f"logit diff {s.target!r} − {s.foil!r}: {result.logit_diff:+.3f}    "

@@ -30,11 +30,13 @@ class PredictionReadout(Readout):
         probs = torch.softmax(last, -1)
         top_p, top_i = probs.topk(min(params.top_k, probs.shape[-1]))
         t, f = ctx.target_id, ctx.foil_id
+        unknown_positions, unknown_words = ctx.handle.unknown_words(ctx.prompt.text, ctx.ids)
         return Prediction(
             token_ids=ctx.ids, tokens=ctx.tokens, top_ids=top_i.cpu().numpy(),
             top_tokens=tuple(ctx.handle.decode_tokens(top_i.tolist())), top_probs=top_p.cpu().numpy(),
             target_id=t, foil_id=f, target_prob=float(probs[t]) if t is not None else None,
-            logit_diff=float(last[t] - last[f]) if t is not None and f is not None else None)
+            logit_diff=float(last[t] - last[f]) if t is not None and f is not None else None,
+            unknown_positions=unknown_positions, unknown_words=unknown_words)
 
 
 register(PredictionReadout())

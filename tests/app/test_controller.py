@@ -17,8 +17,9 @@ INFO = ModelInfo(source="fake", family="GPT-2", model_type="gpt2", n_layers=2, n
                  n_ctx=64, vocab_size=10, device="cpu", dtype="float32")
 
 
-def fake_result(prompt: str, interventions: tuple = (), logit_diff: float = 1.0, seed: int = 0) -> RunResult:
-    """A run result of the fake 2x4 model: random causal patterns, one token per word."""
+def fake_result(prompt: str, interventions: tuple = (), logit_diff: float | None = 1.0, seed: int = 0) -> RunResult:
+    """A run result of the fake 2x4 model: random causal patterns, one token per word; without a
+    logit difference it is a run without a foil."""
     tokens = tuple(prompt.split())
     s = len(tokens)
     rng = np.random.default_rng(seed)
@@ -26,7 +27,8 @@ def fake_result(prompt: str, interventions: tuple = (), logit_diff: float = 1.0,
     patterns = raw / raw.sum(-1, keepdims=True)
     return RunResult(prompt=prompt, token_ids=np.arange(s), tokens=tokens, interventions=interventions,
                      top_ids=np.array([1, 2]), top_tokens=("Mary", "John"), top_probs=np.array([0.7, 0.2]),
-                     target_id=1, foil_id=2, target_prob=0.7, logit_diff=logit_diff, patterns=patterns, resid=None,
+                     target_id=1, foil_id=None if logit_diff is None else 2, target_prob=0.7, logit_diff=logit_diff,
+                     patterns=patterns, resid=None,
                      logit_lens=None, dla=None, device="cpu", elapsed_ms=1.0)
 
 

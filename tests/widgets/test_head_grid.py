@@ -72,6 +72,26 @@ def test_highlight_outlines_the_top_heads(qtbot) -> None:
     assert grid._frames == []
 
 
+def test_highlight_frames_every_head_above_a_movable_threshold(qtbot) -> None:
+    """Not a fixed top-N: three induction heads of 0.61-0.66 among 16 (the demo model's L1.H2,
+    H4, H7) are all framed; raising the threshold drops the weaker ones; DLA is relative."""
+    grid = HeadGrid()
+    qtbot.addWidget(grid)
+    grid.set_patterns(causal_patterns(2, 8, 6))
+    scores = np.zeros((2, 8))
+    scores[1, [2, 4, 7]] = [0.61, 0.66, 0.61]
+    scores[1, 0] = 0.13
+    grid.set_scores({"induction": scores, "DLA": np.array([[0.0] * 8, [-4.0, 0, 1.0, 0, 0, 0, 0, 0]])})
+    grid.select_score_key("induction")
+    assert grid.highlighted() == [(1, 2), (1, 4), (1, 7)] and len(grid._frames) == 3
+    assert grid.count_label.text() == "3 heads"
+    grid.threshold.setValue(0.65)
+    assert grid.highlighted() == [(1, 4)] and len(grid._frames) == 1
+    grid.select_score_key("DLA")
+    grid.threshold.setValue(0.2)
+    assert grid.highlighted() == [(1, 0), (1, 2)]  # |-4| and |1| are 100 % and 25 % of the largest
+
+
 def test_marked_heads_get_a_veil_and_a_label(qtbot) -> None:
     grid = HeadGrid()
     qtbot.addWidget(grid)
