@@ -11,7 +11,7 @@ from .base import Panel, register_panel
 
 @register_panel
 class LogitLensPanel(Panel):
-    key, title, area, order = "lens", "Logit lens", "bottom", 30
+    key, title, area, order, front = "lens", "Logit lens", "bottom", 30, True
 
     def create(self) -> QWidget:
         return LogitLensTable()
