@@ -123,3 +123,14 @@ def test_a_display_failure_in_one_panel_is_reported_and_the_others_still_update(
     client.finish(run, fake_result("When John and Mary went", seed=1))
     assert "Internal display error (Attention heads)" in window.error_label.text()
     assert window.view("prompt").chips.count() == 5  # the prompt panel still showed the new run
+
+
+def test_11_clicking_a_head_raises_the_detail_dock_it_opens_in(qtbot, fake_window) -> None:
+    """Issue 16, item 11: the detail view is tabbed behind the component graph by default."""
+    window, _ = fake_window
+    window.raise_panel("graph")
+    qtbot.waitExposed(window.view("graph"))
+    assert window.view("detail").visibleRegion().isEmpty()
+    window.view("heads").head_clicked.emit(1, 3)
+    qtbot.waitUntil(lambda: not window.view("detail").visibleRegion().isEmpty(), timeout=2000)
+    assert window.view("detail").title.text().startswith("L1.H3")
