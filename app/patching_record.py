@@ -152,9 +152,9 @@ def record_from_data(data: Any) -> PatchingRecord:
     """Validate a session's patching data; ValueError naming the field when it is damaged."""
     from pydantic import ValidationError
 
+    from .validation import first_problem
+
     try:
         return PatchingRecord.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "patching"
-        raise ValueError(f"patching.{where}: {first.get('msg', 'invalid')}") from None
+        raise ValueError(f"patching.{first_problem(exc, 'data')}") from None

@@ -21,6 +21,7 @@ from engine.errors import InterventionError
 from engine.interventions import intervention_from_dict
 
 from .atomic import atomic_write_text
+from .validation import first_problem
 
 SCHEMA_VERSION = 3
 SUFFIX = ".microtome"
@@ -210,9 +211,7 @@ def parse_session(text: str) -> Session:
     try:
         return Session.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        raise SessionError(f"Session file is damaged: {where}: {first.get('msg', 'invalid')}") from exc
+        raise SessionError(f"Session file is damaged: {first_problem(exc, 'file')}") from exc
     except (InterventionError, TypeError, ValueError, RecursionError) as exc:
         raise SessionError(f"Session file is damaged: {exc}") from exc
 

@@ -51,3 +51,30 @@ def wait_result(qtbot, controller: Controller, key: str, timeout: int = TIMEOUT_
 def wait_failed(qtbot, controller: Controller, key: str, timeout: int = TIMEOUT_MS):
     """Block until analysis `key` fails or is cancelled; args are (key, message)."""
     return qtbot.waitSignal(controller.results.failed, timeout=timeout, check_params_cb=lambda k, _: k == key)
+
+
+FAKE_PROMPT = "When Mary and John went to the store"
+
+
+@pytest.fixture
+def fake_window(qtbot):
+    """A window on a fake 2x4 model (tests/app/fakes.FakeClient: no thread, no torch), its
+    first run shown; tests finish further jobs by hand. Yields (window, client)."""
+    from app.engine_service import Loaded
+    from tests.app.fakes import FakeClient
+    from tests.app.test_controller import INFO, fake_result
+
+    client = FakeClient()
+    controller = Controller(client)
+    controller.state = ViewState(prompt=FAKE_PROMPT, target="Mary", foil="John")
+    window = MainWindow(controller, Settings())
+    qtbot.addWidget(window)
+    window.resize(1400, 950)
+    window.show()
+    load = controller.load_model("fake", "cpu")
+    client.finish(load, Loaded(INFO, tuple("abcdefghij"), False, 1.0))
+    run, _ = client.last("run")
+    client.finish(run, fake_result(FAKE_PROMPT))
+    yield window, client
+    window.files.sessions.dirty = False
+    window.close()

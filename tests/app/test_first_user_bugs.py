@@ -14,37 +14,21 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
-from app.controller import Controller, ViewState
-from app.engine_service import Loaded, describe_failure
+from app.controller import Controller
+from app.engine_service import describe_failure
 from app.main_window import MainWindow
 from app.session_file import SessionError, parse_session
 from app.settings import Settings
 from engine import Ablation
 from tests.app.conftest import IOI_PROMPT, TIMEOUT_MS
 from tests.app.fakes import FakeClient
-from tests.app.test_controller import INFO, fake_result
+from tests.app.test_controller import fake_result
 from tests.app.test_session_fuzz import VALID
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMPT = "When Mary and John went to the store"
+from tests.app.conftest import FAKE_PROMPT as PROMPT  # noqa: E402
 
 
-@pytest.fixture
-def fake_window(qtbot):
-    """A window on a fake 2x4 model (no thread, no torch): jobs are finished by hand."""
-    client = FakeClient()
-    controller = Controller(client)
-    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
-    window = MainWindow(controller, Settings())
-    qtbot.addWidget(window)
-    window.show()
-    load = controller.load_model("fake", "cpu")
-    client.finish(load, Loaded(INFO, tuple("abcdefghij"), False, 1.0))
-    run, _ = client.last("run")
-    client.finish(run, fake_result(PROMPT))
-    yield window, client
-    window.files.sessions.dirty = False
-    window.close()
 
 
 def finish_run(client: FakeClient, prompt: str, interventions: tuple = (), lane: str = "run", **kwargs) -> None:

@@ -5,37 +5,19 @@ the focused head and position."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtWidgets import QLabel
 
-from app.controller import Controller, ViewState
-from app.engine_service import Loaded
+from app.controller import Controller
 from app.main_window import MainWindow
 from app.panels import Panel, panel_classes, register_panel
 from app.panels import base as panels_base
 from app.settings import Settings
 from tests.app.fakes import FakeClient
-from tests.app.test_controller import INFO, fake_result
+from tests.app.test_controller import fake_result
 
-PROMPT = "When Mary and John went to the store"
+from tests.app.conftest import FAKE_PROMPT as PROMPT  # noqa: E402
 
 
-@pytest.fixture
-def fake_window(qtbot):
-    client = FakeClient()
-    controller = Controller(client)
-    controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
-    window = MainWindow(controller, Settings())
-    qtbot.addWidget(window)
-    window.resize(1400, 950)
-    window.show()
-    load = controller.load_model("fake", "cpu")
-    client.finish(load, Loaded(INFO, tuple("abcdefghij"), False, 1.0))
-    run, _ = client.last("run")
-    client.finish(run, fake_result(PROMPT))
-    yield window, client
-    window.files.sessions.dirty = False
-    window.close()
 
 
 def test_the_window_has_a_dock_per_registered_panel(fake_window) -> None:
