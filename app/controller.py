@@ -51,7 +51,6 @@ class Controller(QObject):
         self._shown_run = 0  # id of the run result on display
         self._shown_key: tuple | None = None  # (prompt, target, foil) it was run with
         self._cancelled_loads: set[int] = set()
-        self._keys: dict[int, str] = {}  # job id -> analysis key, for analyses submitted by panels
         self.undo_stack = QUndoStack(self)
         self._live = False  # inside a continuous drag: skip analyses that cost more than the forward
         self._last_run_partial = False  # the newest run request left the lens out
@@ -168,24 +167,20 @@ class Controller(QObject):
         `results` under `key` (a newer request of the same key supersedes this one)."""
         if self.loaded is None:
             return None
-        job_id = self.client.submit(key, inputs, params or {})
-        self._keys[job_id] = key
-        return job_id
+        return self.client.submit(key, inputs, params or {})  # its lane is its key
 
     def cancel(self, key: str, message: str = "") -> None:
         """Stop the newest job of `key` (running or waiting); whatever it still sends is stale."""
         if self.client.cancel(key) is not None:
             self.results.failed.emit(key, message or f"{key.replace('_', ' ').capitalize()} was {CANCELLED}")
 
-    def stop_analyses(self, message: str, keep: tuple[str, ...] = ()) -> None:
-        """Cancel every running analysis and clear every result but those in `keep` (a new
-        model clears everything; a new session keeps what depends on the model alone)."""
+    def stop_analyses(self, message: str) -> None:
+        """Cancel every running analysis and clear every result (a new model)."""
         for lane in self.client.lanes():
-            if lane not in ("load", "resolve", *LIVE_LANES, *keep):
+            if lane not in ("load", "resolve", *LIVE_LANES):
                 self.cancel(lane, message)
         for key in self.results.keys():
-            if key not in keep:
-                self.results.clear(key)
+            self.results.clear(key)
 
     # ------------------------------------------------------------------ the live run
     def request_run(self) -> int | None:
@@ -270,10 +265,8 @@ class Controller(QObject):
             key = self._take_key(request_id, lane)
             if self._shows_run(request_id, lane, key):
                 self._show_run(request_id, lane, key, payload)
-        else:
-            analysis = self._keys.pop(request_id, lane)
-            if not self.is_stale(request_id, lane):
-                self.results.put(analysis, payload)
+        elif not self.is_stale(request_id, lane):
+            self.results.put(lane, payload)
 
     def _on_loaded(self, request_id: int, payload: Loaded) -> None:
         accepted = request_id not in self._cancelled_loads and not self.is_stale(request_id, "load")
@@ -315,11 +308,10 @@ class Controller(QObject):
 
     def _on_progress(self, request_id: int, lane: str, done: int, total: int) -> None:
         if lane not in LIVE_LANES and not self.is_stale(request_id, lane):
-            self.results.progress.emit(self._keys.get(request_id, lane), done, total)
+            self.results.progress.emit(lane, done, total)
 
     def _on_failed(self, request_id: int, lane: str, message: str) -> None:
         self._take_key(request_id, lane)
-        analysis = self._keys.pop(request_id, lane)
         if self.is_stale(request_id, lane):
             return
         if lane == "load":
@@ -329,7 +321,7 @@ class Controller(QObject):
             self.load_failed.emit(message)  # after error, so a more specific message can follow it
             return
         if lane not in LIVE_LANES:
-            self.results.failed.emit(analysis, message)
+            self.results.failed.emit(lane, message)
             if CANCELLED in message:
                 return
         elif lane == "run" and self.last_result is not None:
@@ -337,7 +329,12 @@ class Controller(QObject):
         self.error.emit(message)
 
     def shutdown(self) -> None:
+        """Stop the engine thread; whatever it still had queued must not reach views being
+        deleted (a head-score result after a batch export closed its window did), so the
+        client, the controller and the workspace go silent."""
         self.client.shutdown()
+        for source in (self.client, self, self.workspace, self.results, *self.workspace.documents):
+            source.blockSignals(True)
 
 
 def _who(names: list[str]) -> str:

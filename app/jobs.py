@@ -38,18 +38,12 @@ class JobRequest:
         if not self.lane:
             object.__setattr__(self, "lane", self.key)
 
-    @property
-    def kind(self) -> str:  # the lane, under the name the first version's tests know
-        return self.lane
-
 
 class _Worker(QThread):
     finished_job = Signal(int, str, object)  # id, lane, payload
     failed_job = Signal(int, str, str)
-    partial = Signal(int, str, str, object)  # id, lane, readout key, payload
     progress = Signal(int, str, int, int)  # id, lane, done, total
     status = Signal(str)
-    started_job = Signal(int, str)
 
     def __init__(self, mailbox: Mailbox, service: EngineService) -> None:
         super().__init__()
@@ -63,10 +57,9 @@ class _Worker(QThread):
         while (item := self._mailbox.take()) is not None:
             job_id, request = item
             lane = request.lane
-            self.started_job.emit(job_id, lane)
+            # no partial results are sent yet: nobody paints them before the whole run is in (issue 15)
             job = Job(progress=lambda done, total, i=job_id, l=lane: self.progress.emit(i, l, done, total),
-                      cancelled=lambda i=job_id, l=lane: i in self.cancelled or self._mailbox.has(l),
-                      emit=lambda key, payload, i=job_id, l=lane: self.partial.emit(i, l, key, payload))
+                      cancelled=lambda i=job_id, l=lane: i in self.cancelled or self._mailbox.has(l))
             try:
                 payload = self.service.handle(request, job, self.status.emit)
             except Cancelled:
@@ -92,10 +85,8 @@ class JobClient(QObject):
 
     finished = Signal(int, str, object)
     failed = Signal(int, str, str)
-    partial = Signal(int, str, str, object)
     progress = Signal(int, str, int, int)
     status = Signal(str)
-    started = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None, service: EngineService | None = None) -> None:
         super().__init__(parent)
@@ -109,10 +100,8 @@ class JobClient(QObject):
         self._worker.failed_job.connect(self._close)
         self._worker.finished_job.connect(self.finished)
         self._worker.failed_job.connect(self.failed)
-        self._worker.partial.connect(self.partial)
         self._worker.progress.connect(self.progress)
         self._worker.status.connect(self.status)
-        self._worker.started_job.connect(self.started)
         self._worker.start()
 
     def submit(self, key: str, inputs: Any = None, params: Any = None, lane: str = "") -> int:

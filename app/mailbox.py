@@ -7,7 +7,7 @@ key ('run', 'logit_lens', ...) unless the job names another (the live run's base
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
 
 # a verdict on a finished load first, a load before the runs queued after it; interactive
 # runs before long analyses; lanes not listed come after these, in the order they arrived
@@ -19,15 +19,14 @@ def rank(lane: str) -> int:
 
 
 class Mailbox:
-    def __init__(self, lane_of: Callable[[Any], str] = lambda request: request.lane) -> None:
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[int, Any]] = {}
-        self._lane_of = lane_of
         self._closed = False
         self.superseded = 0  # how many requests were dropped unrun (for tests and the status bar)
 
     def put(self, request_id: int, request: Any) -> None:
-        lane = self._lane_of(request)
+        lane = request.lane
         with self._cond:
             if lane in self._pending:
                 self.superseded += 1

@@ -76,8 +76,6 @@ class MainWindow(QMainWindow):
         self.error_label.setText(message)
         self.error_label.setToolTip(message)
 
-    _on_error = show_error  # the name the first version's callers used
-
     def show_verdict(self, message: str, reproduced: bool) -> None:
         """Whether a reopened session reproduces: green or red, kept beside later errors and
         results until the user changes the state (then it no longer describes what is shown)."""
@@ -318,8 +316,7 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - never lose the exit over settings (read-only or full disk)
             log.warning("could not save settings: %s", exc)
         finally:
-            self.controller.shutdown()  # a running engine thread at exit aborts the process
-            self.controller.blockSignals(True)  # results still queued must not reach widgets being deleted
+            self.controller.shutdown()  # a running engine thread at exit aborts the process; queued results go silent
         super().closeEvent(event)
 
 

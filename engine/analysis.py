@@ -3,7 +3,7 @@
 An analysis is a module-level object with
 - `key`: its name in the registry, in session files and in the app's job client;
 - `Params`: a frozen dataclass of its parameters (plain values; `params_to_dict` /
-  `params_from_dict` turn it into JSON and back, `migrate` upgrades an old dict);
+  `params_from_dict` turn it into JSON and back) and a `version`;
 - `run(handle, inputs, params, job)`: runs the model through the handle only and returns a
   frozen, numpy-only result. `inputs` is a `Prompt`, a `PromptPair` or a `Batch`.
 
@@ -169,6 +169,23 @@ class Readout:
         return run_readouts(handle, inputs, {self.key: params}, job)[self.key]  # type: ignore[attr-defined]
 
 
+class StackedCaptures(Readout):
+    """A readout that is just some captures stacked, [len(names), S, ...] numpy (patterns,
+    the residual stream): subclasses say which hook names, for a model of n_layers."""
+
+    Params = NoParams
+
+    @staticmethod
+    def names(n_layers: int) -> list[str]:
+        raise NotImplementedError
+
+    def needs(self, params: NoParams, handle: Any, prompt: Prompt) -> set[str]:
+        return set(self.names(handle.info.n_layers))
+
+    def read(self, ctx: ReadContext, params: NoParams) -> Any:
+        return ctx.cache.stack(self.names(ctx.handle.info.n_layers)).numpy()
+
+
 _REGISTRY: dict[str, Any] = {}
 
 
@@ -198,12 +215,6 @@ def registered() -> dict[str, Any]:
 
 def is_readout(analysis: Any) -> bool:
     return hasattr(analysis, "needs") and hasattr(analysis, "read")
-
-
-def migrate(analysis: Any, data: Mapping[str, Any], version: int) -> dict[str, Any]:
-    """Upgrade stored parameters of an older version (each analysis may define `migrate`)."""
-    own = getattr(analysis, "migrate", None)
-    return dict(own(dict(data), version)) if own is not None and version < analysis.version else dict(data)
 
 
 def _load_builtin() -> None:

@@ -9,22 +9,19 @@ edited."""
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from . import analysis as registry
 from .analysis import NO_JOB, Job, Prompt, params_from_dict
-from .errors import EngineError
-from .handle import Cache, TorchHandle, weights_present  # noqa: F401 - weights_present: public since v1
+from .handle import Cache, TorchHandle
 from .interventions import Intervention
-from .live import ablation_values, clean_run_cache, edits_for, run_readouts
+from .live import edits_for
 from .loading import LoadedModel, load_model
 from .paths import demo_model_dir
 from .results import HeadScores, RunResult
 
-WANTS = frozenset({"patterns", "resid", "logit_lens", "dla"})  # the readouts RunResult has fields for
 
 
 class Engine:
@@ -39,7 +36,7 @@ class Engine:
         self.handle = TorchHandle(loaded)
         self.info = self.handle.info
         if reference_prompts:
-            ablation_values(self.handle).set_reference(reference_prompts)
+            self.handle.ablation_values.set_reference(reference_prompts)
 
     # ---- the handle's parts, for scripts and tests that look inside (analyses never do)
     @property
@@ -68,7 +65,7 @@ class Engine:
 
     @property
     def _clean_run(self):
-        return clean_run_cache(self.handle)
+        return self.handle.clean_run
 
     # ------------------------------------------------------------------ tokens
     def tokenize(self, prompt: str) -> np.ndarray:
@@ -101,28 +98,11 @@ class Engine:
 
         lens_positions limits the logit lens to some positions (None = all): with a large
         vocabulary, final norm + unembed at every layer x position costs several forwards."""
-        start = time.perf_counter()
-        want = frozenset(want)
-        if unknown := want - WANTS:
-            raise EngineError(f"unknown analyses {sorted(unknown)} (choose from {sorted(WANTS)})")
-        asked: dict[str, Any] = {"prediction": registry.get("prediction").Params(top_k)}
-        for key in want:
-            analysis = registry.get(key)
-            asked[key] = analysis.Params(lens_k, tuple(lens_positions) if lens_positions is not None else None) \
-                if key == "logit_lens" else analysis.Params()
-        for key, params in (readouts or {}).items():
-            analysis = registry.get(key)
-            asked[key] = params_from_dict(analysis.Params, params) if isinstance(params, Mapping) else params
-        inputs = Prompt(prompt, target, foil, tuple(interventions))
-        results = run_readouts(self.handle, inputs, asked, job)
-        p = results["prediction"]
-        return RunResult(
-            prompt=prompt, token_ids=p.token_ids, tokens=p.tokens, interventions=tuple(interventions),
-            top_ids=p.top_ids, top_tokens=p.top_tokens, top_probs=p.top_probs, target_id=p.target_id,
-            foil_id=p.foil_id, target_prob=p.target_prob, logit_diff=p.logit_diff,
-            patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
-            dla=results.get("dla"), device=self.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
-            readouts=results, unknown_positions=p.unknown_positions, unknown_words=p.unknown_words)
+        from .analyses.live_run import RunParams
+
+        params = RunParams(tuple(want), top_k, lens_k, tuple(lens_positions) if lens_positions is not None else None,
+                           dict(readouts) if readouts else None)
+        return registry.get("run").run(self.handle, Prompt(prompt, target, foil, tuple(interventions)), params, job)
 
     def head_scores(self, seg_len: int = 20, n_sequences: int = 16, seed: int = 0,
                     token_pool: Sequence[int] | None = None) -> HeadScores:
@@ -157,14 +137,14 @@ class Engine:
     # ------------------------------------------------------------------ ablation values
     @property
     def reference_prompts(self) -> tuple[str, ...]:
-        return ablation_values(self.handle).reference
+        return self.handle.ablation_values.reference
 
     def set_reference_prompts(self, prompts: Sequence[str]) -> None:
         """Change the set mean ablation averages over (the cached means are dropped)."""
-        ablation_values(self.handle).set_reference(prompts)
+        self.handle.ablation_values.set_reference(prompts)
 
     def mean_activations(self) -> dict:
-        return ablation_values(self.handle).means()
+        return self.handle.ablation_values.means()
 
 
-__all__ = ["Cache", "Engine", "WANTS"]
+__all__ = ["Cache", "Engine"]

@@ -23,6 +23,7 @@ from .hooks import EditFn, hooks_attached, resolve_hook
 from .loading import LoadedModel
 from .resume import base_model, fused_activations, layers_from, prefix_cache, resumed_logits, shared_prefix, two_logits
 from .results import ModelInfo
+from .run_cache import CleanRunCache
 
 
 @dataclass
@@ -82,7 +83,18 @@ class TorchHandle:
         # (nearly always) the per-block checks of every readout are skipped
         self.offloaded = any(p.device.type == "meta" for p in self.model.parameters())
         self._token_strings: dict[int, str] = {}
+        self.clean_run = CleanRunCache()  # the last run without interventions: edited runs resume from it
+        self._ablation_values = None
         self.special_prefix: list[int] = self._find_special_prefix()
+
+    @property
+    def ablation_values(self):
+        """What mean and resample ablations put in place (engine.ablation_values), made on first use."""
+        if self._ablation_values is None:
+            from .ablation_values import AblationValues
+
+            self._ablation_values = AblationValues(self)
+        return self._ablation_values
 
     # ------------------------------------------------------------------ tokens
     def _find_special_prefix(self) -> list[int]:

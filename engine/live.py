@@ -8,34 +8,18 @@ is then read in its `order` (the prediction first, the logit lens last) and hand
 
 from __future__ import annotations
 
-import time
 from typing import Any, Mapping
 
 import numpy as np
 
 from .analysis import NO_JOB, Job, Prompt, ReadContext, get, is_readout
 from .errors import EngineError
-from .intervening import EditContext, build_edits, first_edited_layer
-from .run_cache import CleanRunCache
-
-
-def clean_run_cache(handle) -> CleanRunCache:
-    if not hasattr(handle, "clean_run"):
-        handle.clean_run = CleanRunCache()
-    return handle.clean_run
-
-
-def ablation_values(handle):
-    from .ablation_values import AblationValues
-
-    if not hasattr(handle, "ablation_values"):
-        handle.ablation_values = AblationValues(handle)
-    return handle.ablation_values
+from .intervening import build_edits, first_edited_layer
 
 
 def edits_for(handle, interventions, seq_len: int) -> dict:
     info = handle.info
-    return build_edits(interventions, info.n_layers, info.n_heads, seq_len, ablation_values(handle).replacement)
+    return build_edits(interventions, info.n_layers, info.n_heads, seq_len, handle.ablation_values.replacement)
 
 
 def run_readouts(handle, prompt: Prompt, readouts: Mapping[str, Any], job: Job = NO_JOB) -> dict[str, Any]:
@@ -63,7 +47,7 @@ def run_readouts(handle, prompt: Prompt, readouts: Mapping[str, Any], job: Job =
 def _forward(handle, ids: np.ndarray, interventions: tuple, capture: set[str]):
     """The forward, resumed from the first edited layer when the clean run of the same tokens
     is cached; a clean run refreshes that cache. Returns the cache and the start layer."""
-    n_layers, cached = handle.info.n_layers, clean_run_cache(handle)
+    n_layers, cached = handle.info.n_layers, handle.clean_run
     if not interventions:
         cache = handle.forward(ids, capture=capture | cached.resid_names(n_layers), logits_to_keep=1)
         cached.remember(ids, cache.acts)
@@ -80,12 +64,3 @@ def _forward(handle, ids: np.ndarray, interventions: tuple, capture: set[str]):
     cache = handle.forward(ids, edits, capture - early.keys(), start_layer=start, logits_to_keep=1)
     cache.acts = {**early, **cache.acts}
     return cache, start
-
-
-def timed(fn, *args, **kwargs) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, (time.perf_counter() - start) * 1e3
-
-
-__all__ = ["EditContext", "run_readouts", "edits_for", "ablation_values", "clean_run_cache"]

@@ -21,7 +21,7 @@ class HeadDetailPanel(Panel):
     def connect(self) -> None:
         c, doc = self.controller, self.ctx.document
         doc.on("focused_head", lambda _: self.show_head())
-        doc.on("focused_position", lambda p: self.widget.set_query(p if p is not None else 10 ** 9))  # None: the last token
+        doc.on("focused_position", lambda _: self.show_head())  # show_head sets the query (None: the last token)
         c.result_ready.connect(self.guard(lambda _: self.show_head()))
 
     def show_head(self) -> None:

@@ -1,4 +1,4 @@
-"""Analysis 'run': the live view's forward, i.e. `Engine.run` as a registered analysis.
+"""Analysis 'run': the live view's forward, and what `Engine.run` does.
 
 One prompt with its interventions, the prediction, and the readouts asked (the built-in
 ones by name in `want`, any registered readout with its parameters in `readouts`), all
@@ -7,11 +7,16 @@ it is read, so the app can paint the prediction before the logit lens is done.""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from ..analysis import NO_JOB, Job, Prompt, register
+from ..analysis import NO_JOB, Job, Prompt, get, params_from_dict, register
 from ..errors import EngineError
+from ..live import run_readouts
 from ..results import RunResult
+
+WANTS = frozenset({"patterns", "resid", "logit_lens", "dla"})  # the readouts RunResult has fields for
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,20 @@ class RunParams:
     top_k: int = 10
     lens_k: int = 5
     lens_positions: tuple[int, ...] | None = None
-    readouts: dict | None = None  # {key: params dict} of other registered readouts
+    readouts: dict | None = None  # {key: params (a dict or the readout's Params)} of other registered readouts
+
+
+def asked_readouts(params: RunParams) -> dict[str, Any]:
+    """{key: Params} of every readout a run asks: the prediction, `want`, and `readouts`."""
+    if unknown := set(params.want) - WANTS:
+        raise EngineError(f"unknown analyses {sorted(unknown)} (choose from {sorted(WANTS)})")
+    lens = get("logit_lens").Params(params.lens_k, tuple(params.lens_positions)
+                                     if params.lens_positions is not None else None)
+    asked: dict[str, Any] = {"prediction": get("prediction").Params(params.top_k)}
+    asked.update({key: lens if key == "logit_lens" else get(key).Params() for key in params.want})
+    for key, extra in (params.readouts or {}).items():
+        asked[key] = params_from_dict(get(key).Params, extra) if isinstance(extra, Mapping) else extra
+    return asked
 
 
 class LiveRun:
@@ -29,22 +47,18 @@ class LiveRun:
     version = 1
 
     def run(self, handle, inputs: Prompt, params: RunParams, job: Job = NO_JOB) -> RunResult:
-        from ..engine import Engine
-
         if not isinstance(inputs, Prompt):
             raise EngineError("a run takes one prompt")
-        engine = handle if isinstance(handle, Engine) else _facade(handle)
-        return engine.run(inputs.text, inputs.interventions, params.want, inputs.target, inputs.foil, params.top_k,
-                          params.lens_k, params.lens_positions, params.readouts, job)
-
-
-def _facade(handle):
-    """An Engine around an existing handle (analyses receive handles; Engine.run takes it from there)."""
-    from ..engine import Engine
-
-    engine = Engine.__new__(Engine)
-    engine.handle, engine.info = handle, handle.info
-    return engine
+        start = time.perf_counter()
+        results = run_readouts(handle, inputs, asked_readouts(params), job)
+        p = results["prediction"]
+        return RunResult(
+            prompt=inputs.text, token_ids=p.token_ids, tokens=p.tokens, interventions=tuple(inputs.interventions),
+            top_ids=p.top_ids, top_tokens=p.top_tokens, top_probs=p.top_probs, target_id=p.target_id,
+            foil_id=p.foil_id, target_prob=p.target_prob, logit_diff=p.logit_diff,
+            patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
+            dla=results.get("dla"), device=handle.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
+            readouts=results, unknown_positions=p.unknown_positions, unknown_words=p.unknown_words)
 
 
 register(LiveRun())

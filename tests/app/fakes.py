@@ -14,10 +14,8 @@ from app.jobs import JobRequest
 class FakeClient(QObject):
     finished = Signal(int, str, object)
     failed = Signal(int, str, str)
-    partial = Signal(int, str, str, object)
     progress = Signal(int, str, int, int)
     status = Signal(str)
-    started = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

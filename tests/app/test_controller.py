@@ -134,3 +134,18 @@ def test_document_fields_notify_only_what_changed(qtbot, loaded_controller) -> N
     controller.focus_head(1, 3)  # unchanged: no notification
     controller.set_target("John")
     assert seen == ["focused_head", "target"]
+
+
+def test_after_shutdown_nothing_queued_reaches_the_views(qtbot, loaded_controller) -> None:
+    """A result still on its way when the window closes (a batch export finishing on an error
+    while head scores were computing) must not reach panels whose widgets are gone."""
+    controller, client = loaded_controller
+    job = controller.analyse("head_scores")
+    arrived = []
+    controller.results.ready.connect(lambda key, result: arrived.append(key))
+    controller.result_ready.connect(arrived.append)
+    controller.shutdown()
+    client.finish(job, "late")
+    run, _ = client.last("run")
+    client.finish(run, fake_result(controller.state.prompt))
+    assert arrived == []

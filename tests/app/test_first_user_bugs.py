@@ -314,9 +314,10 @@ def test_18_batch_export_of_a_failing_session_exits_at_once(tmp_path, change, me
                           capture_output=True, text=True, timeout=300,
                           env={"QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
                                "MICROTOME_CONFIG_DIR": str(tmp_path / "cfg")})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert not out.exists() or not any(out.iterdir())
+    said = f"exit {proc.returncode}\nstdout: {proc.stdout[-1500:]}\nstderr: {proc.stderr[-3000:]}"
+    assert proc.returncode == 2, said
+    assert message in proc.stderr and "Traceback" not in proc.stderr, said
+    assert not out.exists() or not any(out.iterdir()), said
 
 
 # ---- 20. out-of-memory and damaged weights get their own messages

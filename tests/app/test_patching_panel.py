@@ -47,7 +47,8 @@ def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot
     qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
     (applied,) = c.state.interventions
     assert (applied.component, applied.method, applied.source_prompt) == ("L0.H3", "resample", CORRUPT)
-    # the graph now runs exactly the cell's noising patch
+    # the graph now runs exactly the cell's noising patch, and the panel says so (issue 16, item 12)
+    assert "exactly this noising patch" in window.view("patching").summary.text()
     assert c.last_result.logit_diff == pytest.approx(expected.raw[0, 3], abs=1e-4)
 
 

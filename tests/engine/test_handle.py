@@ -147,7 +147,7 @@ def model_state(model: torch.nn.Module) -> dict[str, Any]:
 
 
 class Boom(RuntimeError):
-    pass
+    """The failure an edit raises mid-forward."""
 
 
 def boom(act: torch.Tensor) -> torch.Tensor:
