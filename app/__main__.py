@@ -14,7 +14,7 @@ from .version import APP_ID, APP_NAME, __version__
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="microtome", description="Visual model dissection of transformer LMs.")
-    parser.add_argument("model", nargs="?", default=None, help="local folder or hub id (default: the bundled demo model)")
+    parser.add_argument("model", nargs="?", default=None, help="local folder, .gguf file or hub id (default: the bundled demo model)")
     parser.add_argument("--prompt", help="prompt to run first")
     parser.add_argument("--target", help="target token for the logit difference")
     parser.add_argument("--foil", help="foil token for the logit difference")

@@ -82,7 +82,7 @@ class EngineService:
         progress("Checking the hooked model against a plain forward…")
         report = fidelity_check(engine)
         vocab = engine.handle.vocabulary()
-        digest = weights_digest(engine.info.source) if Path(engine.info.source).is_dir() else None
+        digest = weights_digest(engine.info.source) if Path(engine.info.source).exists() else None
         self.previous, self.engine = self.engine, engine  # the old model stays until the new one is ready
         return Loaded(engine.info, vocab, request.source is None, (time.perf_counter() - start) * 1e3, digest,
                       report.ok, report.message, report.max_abs_diff)

@@ -247,7 +247,8 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, loaded) -> None:
         info = loaded.info
         self.model_label.setText(f"{'demo model' if loaded.is_demo else info.source} · {info.family} · "
-                                 f"{info.n_layers}×{info.n_heads} heads")
+                                 f"{info.n_layers}×{info.n_heads} heads" + (f" · {info.note}" if info.note else ""))
+        self.model_label.setToolTip(info.source + (f"\n{info.note}" if info.note else ""))
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self._show_fidelity(loaded)
         for panel in self.panels.values():

@@ -1,4 +1,5 @@
-"""Choose a model: the bundled demo model, a recent one, a local folder or a hub id."""
+"""Choose a model: the bundled demo model, a recent one, a local folder, a GGUF file
+(llama.cpp / Ollama / LM Studio) or a hub id."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout, QWidget)
 
 DEMO_ENTRY = "Demo model (bundled, offline)"
+GIB_BYTES = 1024 ** 3
 
 
 class ModelPicker(QDialog):
@@ -16,9 +18,12 @@ class ModelPicker(QDialog):
         self.list.addItems([DEMO_ENTRY, *recent])
         self.list.setCurrentRow(0)
         self.source_edit = QLineEdit()
-        self.source_edit.setPlaceholderText("local folder, or a Hugging Face hub id such as gpt2")
+        self.source_edit.setPlaceholderText("local folder, a .gguf file, or a Hugging Face hub id such as gpt2")
         browse = QPushButton("Folder…")
         browse.clicked.connect(self._browse)
+        browse_file = QPushButton("GGUF file…")
+        browse_file.setToolTip("A llama.cpp / Ollama / LM Studio model file; its weights are dequantised to float")
+        browse_file.clicked.connect(self._browse_gguf)
         self.device_box = QComboBox()
         for text, key in (("auto (CUDA when present)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"),
                           ("split across GPUs / CPU (accelerate)", "split")):
@@ -34,6 +39,7 @@ class ModelPicker(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.source_edit, 1)
         row.addWidget(browse)
+        row.addWidget(browse_file)
         form = QFormLayout()
         form.addRow("Model", row)
         form.addRow("Device", self.device_box)
@@ -65,6 +71,11 @@ class ModelPicker(QDialog):
         if folder:
             self.source_edit.setText(folder)
 
+    def _browse_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "GGUF model file", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.source_edit.setText(path)
+
     def _update_estimate(self) -> None:
         self.estimate_label.setText(memory_summary(self.source_edit.text().strip() or None, self.dtype_box.currentText()))
 
@@ -86,6 +97,10 @@ def memory_summary(source: str | None, dtype: str, prompt_tokens: int = 128) -> 
     from engine.paths import demo_model_dir
 
     folder = Path(source).expanduser() if source else demo_model_dir()
+    if folder.is_file() and folder.suffix.lower() == ".gguf":
+        size = folder.stat().st_size / GIB_BYTES
+        return (f"GGUF file of {size:.2f} GiB: its weights are dequantised to {dtype} when loaded, "
+                f"so expect several times that in memory")
     if not (folder / "config.json").is_file():
         return "estimated from config.json once a local folder is chosen" if source else ""
     try:

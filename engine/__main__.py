@@ -12,7 +12,7 @@ DEFAULT_PROMPT = "When Mary and John went to the store , John gave a drink to"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Print a short interpretability report for a prompt.")
-    parser.add_argument("model", nargs="?", default=None, help="local folder or hub id (default: the bundled demo model)")
+    parser.add_argument("model", nargs="?", default=None, help="local folder, .gguf file or hub id (default: the bundled demo model)")
     parser.add_argument("--prompt", default=DEFAULT_PROMPT)
     parser.add_argument("--target", help="target token for the logit difference (one token, e.g. ' Mary' for GPT-2)")
     parser.add_argument("--foil", help="foil token for the logit difference")

@@ -69,7 +69,7 @@ def model_info(loaded: LoadedModel) -> ModelInfo:
         d_head=getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
         n_ctx=getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 0),
         vocab_size=loaded.adapter.unembed_weight(loaded.model).shape[1],
-        device=str(loaded.device), dtype=str(loaded.dtype).removeprefix("torch."))
+        device=str(loaded.device), dtype=str(loaded.dtype).removeprefix("torch."), note=loaded.note)
 
 
 class TorchHandle:

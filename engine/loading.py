@@ -32,6 +32,7 @@ class LoadedModel:
     source: str
     device: torch.device
     dtype: torch.dtype
+    note: str = ""  # what the user should know about these weights (e.g. dequantised from GGUF)
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -105,6 +106,8 @@ def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "fl
         raise EngineError("device_map needs the 'accelerate' package (pip install accelerate); "
                           "without it, load the model on one device")
     torch_device = pick_device(device) if device_map is None else None
+    if Path(source).expanduser().is_file() or source.lower().endswith(".gguf"):
+        return _load_gguf(Path(source).expanduser(), torch_device, dtype, device_map, offload_folder)
     local = _looks_local(source)
     if local:
         folder = Path(source).expanduser()
@@ -132,7 +135,53 @@ def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "fl
         torch_device = _input_device(model)
     else:
         model.to(torch_device)
-    return LoadedModel(model, tokenizer, adapter, source, torch_device, DTYPES[dtype])
+    return LoadedModel(model, tokenizer, adapter, source, torch_device, DTYPES[dtype],
+                       note=_folder_note(Path(source)) if local else "")
+
+
+def _folder_note(folder: Path) -> str:
+    """A folder converted from a GGUF file by `make real-model` says so (microtome_source.json)."""
+    import json
+
+    try:
+        return str(json.loads((folder / "microtome_source.json").read_text()).get("note", ""))[:200]
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _load_gguf(path: Path, torch_device: torch.device | None, dtype: str,
+               device_map: str | dict[str, Any] | None, offload_folder: str | os.PathLike | None) -> LoadedModel:
+    """A llama.cpp-style GGUF file: header checked first (architecture, quantisation), then
+    transformers dequantises the weights to `dtype` and builds the tokenizer from the file."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from .gguf_files import check_supported, is_gguf, read_header
+
+    if not path.is_file():
+        raise ModelNotFoundError(f"GGUF file not found: {path}")
+    if not is_gguf(path):
+        raise EngineError(f"{path.name} is a file but not a GGUF model file; open a model folder "
+                          "(config.json + *.safetensors) or a .gguf file")
+    header = read_header(path)
+    check_supported(header)
+    folder, name = str(path.parent), path.name
+    try:
+        config = AutoConfig.from_pretrained(folder, gguf_file=name)
+        adapter = adapter_for(getattr(config, "model_type", "?"), config)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, config=config, dtype=DTYPES[dtype], attn_implementation="eager",
+            **({} if device_map is None else {"device_map": device_map, "offload_folder": offload_folder}))
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    except EngineError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise EngineError(f"Could not read the model in {name}: {type(exc).__name__}: {exc}") from exc
+    model.eval().requires_grad_(False)
+    if torch_device is None:
+        torch_device = _input_device(model)
+    else:
+        model.to(torch_device)
+    return LoadedModel(model, tokenizer, adapter, str(path), torch_device, DTYPES[dtype], note=header.note)
 
 
 def _input_device(model: torch.nn.Module) -> torch.device:
@@ -144,8 +193,12 @@ def _input_device(model: torch.nn.Module) -> torch.device:
 
 
 def weights_digest(folder: str | os.PathLike) -> str:
-    """sha256 over the safetensors files of a local folder (names and bytes), so a session
-    can tell whether it is reopened on the same weights."""
+    """sha256 over the safetensors files of a local folder (names and bytes), or of a GGUF
+    file, so a session can tell whether it is reopened on the same weights."""
+    if Path(folder).is_file():
+        from .gguf_files import file_digest
+
+        return file_digest(folder)
     digest = hashlib.sha256()
     for path in sorted(Path(folder).glob("*.safetensors")):
         digest.update(path.name.encode())

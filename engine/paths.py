@@ -21,3 +21,14 @@ def resources_dir() -> Path:
 
 def demo_model_dir() -> Path:
     return resources_dir() / "demo_model"
+
+
+REAL_MODEL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+REAL_MODEL_FOLDER = "smollm2-135m-instruct"  # the GGUF converted once to float32 safetensors
+
+
+def real_model_cache() -> Path:
+    """Where `make real-model` keeps the pretrained test model (git ignores it);
+    MICROTOME_REAL_MODEL_CACHE overrides (a shared cache on CI machines)."""
+    override = os.environ.get("MICROTOME_REAL_MODEL_CACHE")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / ".cache" / "real-model"

@@ -23,6 +23,7 @@ class ModelInfo:
     vocab_size: int
     device: str
     dtype: str
+    note: str = ""  # e.g. 'weights dequantised to float from the file's Q4_1 quantisation'
 
     def head_names(self) -> list[str]:
         return [f"L{l}.H{h}" for l in range(self.n_layers) for h in range(self.n_heads)]

