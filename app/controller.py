@@ -37,6 +37,7 @@ class Controller(QObject):
     error = Signal(str)
     status = Signal(str)
     loading = Signal(bool)
+    highlight_threshold_changed = Signal(float)  # the head-score threshold every view of heads outlines by
 
     def __init__(self, client: JobClient | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +59,7 @@ class Controller(QObject):
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._run_if_live_was_partial)
         self.displayed_ids: list[int] = []  # ids of results published, in order (tests read it)
+        self.highlight_threshold: float | None = None  # None: the views' default (not saved in sessions)
         self.client.finished.connect(self._on_finished)
         self.client.failed.connect(self._on_failed)
         self.client.progress.connect(self._on_progress)
@@ -153,6 +155,13 @@ class Controller(QObject):
 
     def set_score_key(self, key: str) -> None:
         self.document.update(score_key=key)
+
+    def set_highlight_threshold(self, value: float) -> None:
+        """Share the highlight threshold, so the head grid and the head finder outline the
+        same heads (the score key is shared through the document's score_key)."""
+        if value != self.highlight_threshold:
+            self.highlight_threshold = value
+            self.highlight_threshold_changed.emit(value)
 
     def focus_position(self, position: int) -> None:
         """Focus a prompt position; re-run when the last lens was not computed there."""

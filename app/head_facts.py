@@ -3,6 +3,8 @@ the workspace's results, and the one-line description of a head built from them.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 SCORE_FIELDS = {"induction": "induction", "previous-token": "previous_token", "duplicate-token": "duplicate_token"}
@@ -18,6 +20,26 @@ def head_score_maps(controller) -> dict[str, np.ndarray]:
     if result is not None and result.dla is not None:
         scores["DLA"] = result.dla.heads
     return scores
+
+
+def head_patching(controller, n_layers: int, n_heads: int) -> tuple[np.ndarray, str] | None:
+    """The newest patching sweep with a cell per head (head output, query, pattern, or path
+    patching's senders) as [n_layers, n_heads] (NaN where it has no cell) and a column title
+    naming the sweep; None when there is none (no sweep yet, or a layer x position sweep)."""
+    run = controller.results.get("patching")
+    result = getattr(run, "main", None)
+    if result is None:
+        return None
+    rows = [re.fullmatch(r"L(\d+)", label) for label in result.row_labels]
+    cols = [re.fullmatch(r"H(\d+)", label) for label in result.column_labels]
+    if not all(rows) or not all(cols) or np.shape(result.values) != (len(rows), len(cols)):
+        return None
+    layers, heads = [int(m.group(1)) for m in rows], [int(m.group(1)) for m in cols]
+    if max(layers, default=0) >= n_layers or max(heads, default=0) >= n_heads:
+        return None
+    grid = np.full((n_layers, n_heads), np.nan)
+    grid[np.ix_(layers, heads)] = result.values
+    return grid, f"patching ({result.sweep})"
 
 
 def describe_scores(scores: dict[str, np.ndarray], layer: int, head: int) -> str:

@@ -47,3 +47,24 @@ def to_lut_indices(values: np.ndarray) -> np.ndarray:
     idx = idx.astype(np.uint16)
     idx[np.isnan(values)] = 256
     return idx
+
+
+GAP_INDEX = 255  # the gap colour's entry in lut8_with_gap()
+
+
+def lut8_with_gap() -> np.ndarray:
+    """256 entries: viridis resampled to 255 (indices 0..254) and the gap colour at 255. A
+    uint8 image with a LUT this size goes to Qt as an indexed image, with no colour-mapping
+    pass in numpy: what keeps a 48 x 25 head mosaic repaint within a frame."""
+    viridis = pg.colormap.get("viridis").getLookupTable(0.0, 1.0, GAP_INDEX)
+    return np.vstack([viridis, np.array([GAP_RGB], dtype=np.uint8)])
+
+
+def to_lut8_indices(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Map [0, 1] floats to lut8_with_gap() indices 0..254 (NaN -> the gap index)."""
+    scaled = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0) * np.float32(GAP_INDEX - 1) + np.float32(0.5)
+    idx = scaled.astype(np.uint8) if out is None else out
+    if out is not None:
+        np.copyto(out, scaled, casting="unsafe")
+    idx[np.isnan(values)] = GAP_INDEX
+    return idx

@@ -1,22 +1,40 @@
 """Every attention head at once: a layer x head mosaic of attention patterns.
 
 One pyqtgraph ImageItem holds the whole mosaic (tiles separated by gap cells), so a
-repaint with 144 new patterns is a single setImage, not 144. Rows are layers, columns
-heads; each tile is a query x key pattern with the first query at the top."""
+repaint with 1200 new patterns is a single setImage of a uint8 indexed image, not 1200.
+Rows are layers, columns heads; each tile is a query x key pattern with the first query
+at the top. Real models are tall (48 layers x 25 heads), so the view zooms (wheel) and
+pans (drag) inside limits, shows a chosen layer range, thins its axis labels to what fits
+at the current zoom, and draws highlight frames with cosmetic pens (a few screen pixels at
+any zoom). A click opens the nearest head even when the mouse moved a little."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPainterPath, QPen
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from .colors import HIGHLIGHT, lut_with_gap, to_lut_indices
+from .colors import GAP_INDEX, HIGHLIGHT, lut8_with_gap
+from .head_scores import DEFAULT_THRESHOLD, SCORE_KEYS, heads_above
 from .plots import plain_plot
 
-SCORE_KEYS = ("none", "induction", "previous-token", "duplicate-token", "DLA")
-DEFAULT_THRESHOLD = 0.3  # an induction or previous-token score this high is far above chance
+__all__ = ["DEFAULT_THRESHOLD", "SCORE_KEYS", "HeadGrid", "label_stride"]
+
+CLICK_SLOP_PX = 8  # a press and release this close is a click, even if pyqtgraph saw a drag
+FRAME_PX = (1.5, 3.0)  # highlight frame width on screen: thinner on tiles of a few pixels, never a hairline
+STRIDES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def label_stride(pixels_per_item: float, needed_px: float) -> int:
+    """The smallest of 1, 2, 5, 10, ... items between labels so that labels `needed_px` long
+    (text plus margin) never overlap when items are `pixels_per_item` apart."""
+    for stride in STRIDES:
+        if stride * pixels_per_item >= needed_px:
+            return stride
+    return STRIDES[-1]
 
 
 class HeadGrid(QWidget):
@@ -24,23 +42,29 @@ class HeadGrid(QWidget):
 
     head_clicked = Signal(int, int)
     score_key_changed = Signal(str)
+    threshold_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._mosaic: np.ndarray | None = None
-        self._shape = (0, 0, 0)  # layers, heads, seq
+        self._patterns: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None  # uint8 LUT indices of all layers, gaps included
+        self._shape = (0, 0, 0)  # layers, heads, seq (all layers, not only the shown range)
         self._gap = 1
+        self._range = (0, -1)  # first and last layer shown
         self._tokens: list[str] = []
         self._scores: dict[str, np.ndarray] = {}
-        self._frames: list[QGraphicsRectItem] = []
+        self._frames: list[tuple[int, int]] = []
         self._mark_items: dict[tuple[int, int], tuple[QGraphicsRectItem, pg.TextItem]] = {}
-        self._mark_geometry: tuple[int, int, int] | None = None
+        self._mark_geometry: tuple | None = None
         self._marked: dict[tuple[int, int], str] = {}
-        self._selected: tuple[int, int] | None = None
+        self._fitted = True  # the view shows the whole layer range (kept so through resizes)
+        self._bounds = QRectF()
+        self._press: tuple[QPointF, QPointF] | None = None  # widget pos, view pos of a left press
+        self._ticks: dict[str, list[tuple[float, str]]] = {"left": [], "top": []}
 
         self.score_box = QComboBox()
         self.score_box.addItems(SCORE_KEYS)
-        self.score_box.setToolTip("Outline the heads scoring highest on this measure")
+        self.score_box.setToolTip("Outline every head scoring at least the threshold on this measure")
         self.score_box.currentTextChanged.connect(self._on_score_key)
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
@@ -48,31 +72,56 @@ class HeadGrid(QWidget):
         self.threshold.setValue(DEFAULT_THRESHOLD)
         self.threshold.setPrefix("≥ ")
         self.threshold.setToolTip("Outline every head scoring at least this (DLA: this fraction of the largest |DLA|)")
-        self.threshold.valueChanged.connect(lambda _: self._update_frames())
+        self.threshold.valueChanged.connect(self._on_threshold)
         self.count_label = QLabel("")
-        self.hover_label = QLabel("Hover a head to read it; click to open it in the detail view")
+        self.first_layer, self.last_layer = QSpinBox(), QSpinBox()
+        for box, tip in ((self.first_layer, "First layer shown"), (self.last_layer, "Last layer shown")):
+            box.setRange(0, 0)
+            box.setToolTip(tip)
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(self._on_layer_box)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Show every layer in range (wheel zooms, drag pans)")
+        self.fit_button.clicked.connect(self.fit)
+        self.hover_label = QLabel("Hover a head to read it; click to open it; wheel zooms, drag pans")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hover_label.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Highlight:"))
-        top.addWidget(self.score_box)
-        top.addWidget(self.threshold)
-        top.addWidget(self.count_label)
+        top.setSpacing(4)
+        for widget in (QLabel("Highlight"), self.score_box, self.threshold, self.count_label):
+            top.addWidget(widget)
         top.addStretch(1)
+        for widget in (QLabel("Layers"), self.first_layer, QLabel("–"), self.last_layer, self.fit_button):
+            top.addWidget(widget)
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.plot = plain_plot(self.view.addPlot(), self)
+        self.plot.setMouseEnabled(True, True)
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
         self.plot.showAxis("top")
         self.plot.hideAxis("bottom")
         for name in ("left", "top"):
-            self.plot.getAxis(name).setStyle(tickLength=0)
+            # labels are thinned to fit (_update_ticks); the edge ones may reach into the corner
+            self.plot.getAxis(name).setStyle(tickLength=0, autoReduceTextSpace=False, hideOverlappingLabels=False)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(lut_with_gap())
+        self.image.setLookupTable(lut8_with_gap())
         self.plot.addItem(self.image)
+        self.frame_item = QGraphicsPathItem()
+        pen = QPen(HIGHLIGHT)
+        pen.setWidthF(FRAME_PX[1])
+        pen.setCosmetic(True)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        self.frame_item.setPen(pen)
+        self.frame_item.setZValue(10)
+        self.plot.addItem(self.frame_item)
+        vb = self.plot.getViewBox()
+        vb.sigRangeChanged.connect(self._update_ticks)
+        vb.sigResized.connect(self._on_resized)
+        vb.sigRangeChangedManually.connect(self._on_user_range)
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.view.viewport().installEventFilter(self)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -80,25 +129,38 @@ class HeadGrid(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
 
+    def figure_view(self) -> QWidget:
+        """The plot alone (no controls or labels): what a figure export renders."""
+        return self.view
+
     # ------------------------------------------------------------------ data in
     def set_patterns(self, patterns: np.ndarray, tokens: list[str] | None = None) -> None:
-        """patterns: [layers, heads, S, S] in [0, 1]."""
+        """patterns: [layers, heads, S, S] in [0, 1]. Same shape as before: only the pixels
+        change (the zoom, the layer range and the frames stay)."""
         n_layers, n_heads, seq, _ = patterns.shape
         reshaped = (n_layers, n_heads, seq) != self._shape
+        new_model = (n_layers, n_heads) != self._shape[:2]
+        self._patterns = patterns
         self._shape, self._tokens = (n_layers, n_heads, seq), list(tokens or [str(i) for i in range(seq)])
-        self._gap = gap = max(1, seq // 6)
-        step = seq + gap
-        # [layer, query, head, key] with NaN gaps, flattened to rows = layer*query, cols = head*key
-        padded = np.full((n_layers, step, n_heads, step), np.nan, dtype=np.float32)
-        padded[:, :seq, :, :seq] = patterns.transpose(0, 2, 1, 3)
-        self._mosaic = mosaic = padded.reshape(n_layers * step, n_heads * step)[:-gap, :-gap]
-        self.image.setImage(to_lut_indices(mosaic), levels=(0, 256), autoLevels=False)
         if reshaped:
-            self._update_marks()
-            self._set_ticks()
-            height, width = self._mosaic.shape
-            self.plot.getViewBox().setRange(xRange=(-gap, width + gap), yRange=(-gap, height + gap), padding=0.0)
-            self._update_frames()
+            self._gap = gap = max(1, seq // 6)
+            step = seq + gap
+            self._buffer = np.full((n_layers * step, n_heads * step), GAP_INDEX, dtype=np.uint8)
+        step = seq + self._gap
+        tiles = self._buffer.reshape(n_layers, step, n_heads, step)[:, :seq, :, :seq]  # [layer, query, head, key]
+        scaled = np.multiply(patterns, np.float32(GAP_INDEX - 1), dtype=np.float32)
+        np.clip(scaled, 0.0, GAP_INDEX - 1, out=scaled)
+        np.add(scaled, np.float32(0.5), out=scaled)
+        np.copyto(tiles, scaled.transpose(0, 2, 1, 3), casting="unsafe")
+        if new_model:
+            for box in (self.first_layer, self.last_layer):
+                box.blockSignals(True)
+                box.setRange(0, n_layers - 1)
+                box.blockSignals(False)
+            self.first_layer.setValue(0)
+            self.last_layer.setValue(n_layers - 1)
+            self._range = (0, n_layers - 1)
+        self._show_range(refit=reshaped)
 
     def set_scores(self, scores: dict[str, np.ndarray]) -> None:
         """Scores per key in SCORE_KEYS (each [layers, heads]); missing keys are allowed."""
@@ -114,75 +176,192 @@ class HeadGrid(QWidget):
     def select_score_key(self, key: str) -> None:
         self.score_box.setCurrentText(key)
 
+    def set_threshold(self, value: float) -> None:
+        self.threshold.setValue(value)
+
+    def set_layer_range(self, first: int, last: int) -> None:
+        """Show layers first..last (inclusive), fitted."""
+        n_layers = self._shape[0]
+        first, last = sorted((int(np.clip(first, 0, max(n_layers - 1, 0))), int(np.clip(last, 0, max(n_layers - 1, 0)))))
+        for box, value in ((self.first_layer, first), (self.last_layer, last)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        if (first, last) != self._range:
+            self._range = (first, last)
+            self._show_range(refit=True)
+
     def tile(self, layer: int, head: int) -> np.ndarray:
-        """The pattern shown for one head (what the user sees), [S, S]."""
-        seq = self._shape[2]
-        step = seq + self._gap
-        return self._mosaic[layer * step : layer * step + seq, head * step : head * step + seq]
+        """The pattern shown for one head, [S, S]."""
+        return self._patterns[layer, head]
 
     @property
     def grid_shape(self) -> tuple[int, int]:
         return self._shape[:2]
 
-    # ------------------------------------------------------------------ drawing helpers
-    def _set_ticks(self) -> None:
+    @property
+    def layer_range(self) -> tuple[int, int]:
+        return self._range
+
+    @property
+    def shown_image(self) -> np.ndarray | None:
+        """The LUT indices on display (the layers in range)."""
+        return self.image.image
+
+    # ------------------------------------------------------------------ geometry
+    def _step(self) -> int:
+        return self._shape[2] + self._gap
+
+    def _content_rect(self) -> QRectF:
+        """The mosaic of the shown layers with a gap around it."""
+        first, last = self._range
+        n_heads, seq, gap = self._shape[1], self._shape[2], self._gap
+        step = self._step()
+        return QRectF(-gap, -gap, n_heads * step - gap + 2 * gap, (last - first + 1) * step - gap + 2 * gap)
+
+    def _show_range(self, refit: bool) -> None:
+        first, last = self._range
+        step, gap = self._step(), self._gap
+        shown = self._buffer[first * step:(last + 1) * step - gap, :-gap] if gap else self._buffer
+        self.image.setImage(np.ascontiguousarray(shown), autoLevels=False)
+        if refit:
+            self._update_marks()
+            self._update_frames()
+            self._apply_limits()
+            self.fit()
+
+    def _apply_limits(self) -> None:
+        """Pan and zoom limits: the content, widened to the view's aspect (the room goes right
+        and down, so the labels stay by the tiles) so that the fitted view, aspect locked,
+        lies inside them, with 1 % to spare; one cannot drag into empty space."""
+        if self._buffer is None:
+            return
+        vb = self.plot.getViewBox()
+        rect = self._content_rect()
+        size = vb.rect()  # not boundingRect(): that one is half a pixel larger
+        if size.width() > 1 and size.height() > 1:
+            aspect = size.width() / size.height()
+            if rect.width() / rect.height() < aspect:
+                rect.setWidth(rect.height() * aspect)
+            else:
+                rect.setHeight(rect.width() / aspect)
+        self._bounds = rect
+        spare = QRectF(rect).adjusted(-0.005 * rect.width(), -0.005 * rect.height(),
+                                      0.005 * rect.width(), 0.005 * rect.height())
+        minimum = max(2.0, self._shape[2] / 4)
+        vb.setLimits(xMin=spare.left(), xMax=spare.right(), yMin=spare.top(), yMax=spare.bottom(),
+                     minXRange=minimum, minYRange=minimum)
+
+    def fit(self) -> None:
+        """Show every layer in range, whole."""
+        if self._buffer is None:
+            return
+        self._apply_limits()
+        self.plot.getViewBox().setRange(rect=self._bounds, padding=0.0)
+        self._fitted = True
+        self._update_ticks()
+
+    def _on_resized(self) -> None:
+        """Keep a fitted view fitted (the dock or the axis labels changed size); a view the
+        user zoomed or panned keeps its range, within the new limits."""
+        if self._buffer is None:
+            return
+        self._apply_limits()
+        if self._fitted:
+            self.fit()
+        self._update_ticks()
+
+    def _update_ticks(self) -> None:
+        """Label every layer and head that fits: a stride of 1, 2, 5, 10... chosen from the
+        pixels between tiles at this zoom and the labels' text size."""
+        if self._buffer is None:
+            return
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        size = vb.rect()
+        if x1 <= x0 or y1 <= y0 or size.width() < 1 or size.height() < 1:
+            return
         n_layers, n_heads, seq = self._shape
-        step = seq + self._gap
-        self.plot.getAxis("left").setTicks([[(l * step + seq / 2, f"L{l}") for l in range(n_layers)], []])
-        self.plot.getAxis("top").setTicks([[(h * step + seq / 2, f"H{h}") for h in range(n_heads)], []])
+        first, last = self._range
+        step = self._step()
+        left, top = self.plot.getAxis("left"), self.plot.getAxis("top")
+        tile_px = step * size.height() / (y1 - y0)
+        pen = self.frame_item.pen()
+        pen.setWidthF(float(np.clip(tile_px * 0.12, *FRAME_PX)))
+        self.frame_item.setPen(pen)
+        rows = label_stride(tile_px, self._label_size(left, f"L{last}")[1] + 2)
+        cols = label_stride(step * size.width() / (x1 - x0), self._label_size(top, f"H{n_heads - 1}")[0] + 8)
+        self._ticks["left"] = [((l - first) * step + seq / 2, f"L{l}") for l in range(first, last + 1) if l % rows == 0]
+        self._ticks["top"] = [(h * step + seq / 2, f"H{h}") for h in range(n_heads) if h % cols == 0]
+        left.setTicks([self._ticks["left"], []])
+        top.setTicks([self._ticks["top"], []])
 
-    def _update_frames(self) -> None:
-        for frame in self._frames:
-            self.plot.removeItem(frame)
-        self._frames = []
-        chosen = self.highlighted()
-        self.count_label.setText(f"{len(chosen)} head{'s' if len(chosen) != 1 else ''}" if self._mosaic is not None else "")
-        seq = self._shape[2]
-        step = seq + self._gap
-        for l, h in chosen:
-            # drawn in the gap around the tile, so the pattern itself stays visible
-            frame = QGraphicsRectItem(QRectF(h * step - self._gap / 2, l * step - self._gap / 2,
-                                             seq + self._gap, seq + self._gap))
-            pen = QPen(HIGHLIGHT)
-            pen.setWidthF(max(0.5, self._gap * 0.45))
-            pen.setCosmetic(False)
-            frame.setPen(pen)
-            self.plot.addItem(frame)
-            self._frames.append(frame)
+    @staticmethod
+    def _label_size(axis: pg.AxisItem, text: str) -> tuple[int, int]:
+        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+        return metrics.horizontalAdvance(text), metrics.height()
 
+    def tick_labels(self, name: str) -> list[tuple[float, str]]:
+        """(position in view-widget pixels along the axis, text) of the labels shown on the
+        'left' or 'top' axis, those inside the visible range only."""
+        vb = self.plot.getViewBox()
+        out = []
+        (x0, x1), (y0, y1) = vb.viewRange()
+        for value, text in self._ticks[name]:
+            if name == "left" and not y0 <= value <= y1 or name == "top" and not x0 <= value <= x1:
+                continue
+            point = self.view.mapFromScene(vb.mapViewToScene(QPointF(value, value)))
+            out.append((float(point.y() if name == "left" else point.x()), text))
+        return out
+
+    # ------------------------------------------------------------------ highlight and marks
     def highlighted(self) -> list[tuple[int, int]]:
         """Heads at or above the threshold on the chosen score (DLA: relative to the largest
-        |DLA|, as its scale is the logit difference's, not 0..1)."""
-        values = self._scores.get(self.score_box.currentText())
-        if self._mosaic is None or values is None or values.shape != self._shape[:2]:
+        |DLA|, as its scale is the logit difference's, not 0..1), every layer."""
+        key = self.score_box.currentText()
+        values = self._scores.get(key)
+        if self._patterns is None or values is None or values.shape != self._shape[:2]:
             return []
-        magnitude = np.abs(values)
-        if self.score_box.currentText() == "DLA":
-            magnitude = magnitude / max(float(magnitude.max()), 1e-12)
-        return [(int(l), int(h)) for l, h in zip(*np.nonzero(magnitude >= max(self.threshold.value(), 1e-9)))]
+        return heads_above(values, key, self.threshold.value())
+
+    def _update_frames(self) -> None:
+        chosen = self.highlighted()
+        self.count_label.setText(f"{len(chosen)} head{'s' if len(chosen) != 1 else ''}"
+                                 if self._patterns is not None else "")
+        first, last = self._range
+        self._frames = [(l, h) for l, h in chosen if first <= l <= last]
+        path = QPainterPath()
+        seq, gap, step = self._shape[2], self._gap, self._step()
+        for l, h in self._frames:  # drawn in the gap around the tile, so the pattern stays visible
+            path.addRect(QRectF(h * step - gap / 2, (l - first) * step - gap / 2, seq + gap, seq + gap))
+        self.frame_item.setPath(path)
 
     def _update_marks(self) -> None:
         """Veils for marked heads. Same heads as before: only the labels change (a knob drag
         updates the label many times a second; rebuilding graphics items each time is slow)."""
         n_layers, n_heads, seq = self._shape
-        wanted = {k: v for k, v in self._marked.items() if 0 <= k[0] < n_layers and 0 <= k[1] < n_heads}
-        if set(wanted) == set(self._mark_items) and self._mark_geometry == self._shape:
+        first, last = self._range
+        wanted = {k: v for k, v in self._marked.items() if first <= k[0] <= last and 0 <= k[1] < n_heads}
+        geometry = (self._shape, self._range)
+        if set(wanted) == set(self._mark_items) and self._mark_geometry == geometry:
             for key, label in wanted.items():
                 self._mark_items[key][1].setText(label)
             return
         for veil, text in self._mark_items.values():
             self.plot.removeItem(veil)
             self.plot.removeItem(text)
-        self._mark_items, self._mark_geometry = {}, self._shape
-        step = seq + self._gap
+        self._mark_items, self._mark_geometry = {}, geometry
+        step = self._step()
         for (l, h), label in wanted.items():
-            veil = QGraphicsRectItem(QRectF(h * step, l * step, seq, seq))
+            veil = QGraphicsRectItem(QRectF(h * step, (l - first) * step, seq, seq))
             veil.setBrush(QBrush(QColor(255, 255, 255, 150), Qt.BrushStyle.BDiagPattern))
             veil.setPen(QPen(Qt.PenStyle.NoPen))
+            veil.setZValue(15)
             self.plot.addItem(veil)
             text = pg.TextItem(label, color=(176, 0, 32), anchor=(0.5, 0.5), fill=(255, 255, 255, 230),
                                border=(176, 0, 32))
-            text.setPos(h * step + seq / 2, l * step + seq / 2)
+            text.setPos(h * step + seq / 2, (l - first) * step + seq / 2)
+            text.setZValue(20)  # above the highlight frames
             self.plot.addItem(text)
             self._mark_items[(l, h)] = (veil, text)
 
@@ -194,17 +373,35 @@ class HeadGrid(QWidget):
     # ------------------------------------------------------------------ mouse
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int, int, int] | None:
         """(layer, head, query, key) under a scene position, or None over a gap."""
-        if self._mosaic is None:
+        if self._patterns is None:
             return None
-        p = self.plot.getViewBox().mapSceneToView(scene_pos)
+        return self._cell_at_view(self.plot.getViewBox().mapSceneToView(scene_pos))
+
+    def _cell_at_view(self, p: QPointF) -> tuple[int, int, int, int] | None:
         n_layers, n_heads, seq = self._shape
-        step = seq + self._gap
+        first, last = self._range
+        step = self._step()
         x, y = int(np.floor(p.x())), int(np.floor(p.y()))  # pixel i spans [i, i + 1)
-        layer, q = divmod(y, step)
+        row, q = divmod(y, step)
         head, k = divmod(x, step)
-        if x < 0 or y < 0 or layer >= n_layers or head >= n_heads or q >= seq or k >= seq:
+        if x < 0 or y < 0 or row > last - first or head >= n_heads or q >= seq or k >= seq:
             return None
-        return layer, head, q, k
+        return row + first, head, q, k
+
+    def head_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """The head whose tile is nearest a scene position (a gap belongs to the nearer tile),
+        or None outside the mosaic."""
+        if self._patterns is None:
+            return None
+        return self._head_at_view(self.plot.getViewBox().mapSceneToView(scene_pos))
+
+    def _head_at_view(self, p: QPointF) -> tuple[int, int] | None:
+        first, last = self._range
+        step, gap = self._step(), self._gap
+        row, head = int(np.floor((p.y() + gap / 2) / step)), int(np.floor((p.x() + gap / 2) / step))
+        if not (0 <= row <= last - first and 0 <= head < self._shape[1]):
+            return None
+        return row + first, head
 
     def describe(self, layer: int, head: int, q: int | None = None, k: int | None = None) -> str:
         parts = [f"L{layer}.H{head}"]
@@ -224,14 +421,37 @@ class HeadGrid(QWidget):
             self.hover_label.setText(text.replace("\n", "   |   "))
             self.view.setToolTip(text)
 
-    def _on_mouse_clicked(self, event) -> None:
-        cell = self.cell_at(event.scenePos())
-        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.head_clicked.emit(cell[0], cell[1])
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Clicks are read here, not from pyqtgraph's sigMouseClicked: that one is lost when
+        the mouse moves a few pixels between press and release (it becomes a drag)."""
+        if watched is self.view.viewport() and self._patterns is not None:
+            kind = event.type()
+            if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+                pos = event.position()
+                scene = self.view.mapToScene(pos.toPoint())
+                self._press = (pos, self.plot.getViewBox().mapSceneToView(scene))
+            elif kind == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton \
+                    and self._press is not None:
+                (pressed_at, view_point), self._press = self._press, None
+                if (event.position() - pressed_at).manhattanLength() <= CLICK_SLOP_PX:
+                    head = self._head_at_view(view_point)  # what was under the press, even if the view panned
+                    if head is not None:
+                        self.head_clicked.emit(*head)
+        return super().eventFilter(watched, event)
+
+    def _on_user_range(self, *_args) -> None:
+        self._fitted = False
 
     def _on_score_key(self, key: str) -> None:
         self._update_frames()
         self.score_key_changed.emit(key)
+
+    def _on_threshold(self, value: float) -> None:
+        self._update_frames()
+        self.threshold_changed.emit(value)
+
+    def _on_layer_box(self, _value: int) -> None:
+        self.set_layer_range(self.first_layer.value(), self.last_layer.value())
 
 
 def demo() -> HeadGrid:

@@ -19,12 +19,16 @@ class HeadsPanel(Panel):
     def create(self) -> QWidget:
         grid = HeadGrid()
         grid.select_score_key(self.controller.state.score_key)
+        if self.controller.highlight_threshold is not None:
+            grid.set_threshold(self.controller.highlight_threshold)
         return grid
 
     def connect(self) -> None:
         c, grid = self.controller, self.widget
         grid.head_clicked.connect(self._open_head)
         grid.score_key_changed.connect(c.set_score_key)
+        grid.threshold_changed.connect(c.set_highlight_threshold)  # the head finder marks the same heads
+        c.highlight_threshold_changed.connect(grid.set_threshold)
         self.ctx.document.on("score_key", grid.select_score_key)
         self.ctx.document.on("interventions", self._show_marks)
         self.ctx.results.on("head_scores", lambda _: self._refresh_scores())

@@ -5,6 +5,8 @@ the focused head and position."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
 from app.controller import Controller
@@ -116,3 +118,39 @@ def test_11_clicking_a_head_raises_the_detail_dock_it_opens_in(qtbot, fake_windo
     window.view("heads").head_clicked.emit(1, 3)
     qtbot.waitUntil(lambda: not window.view("detail").visibleRegion().isEmpty(), timeout=2000)
     assert window.view("detail").title.text().startswith("L1.H3")
+
+
+def test_the_head_finder_lists_scores_marks_the_grids_heads_and_opens_a_head(qtbot, fake_window) -> None:
+    from engine.results import HeadScores, PatchingResult, PatchingRun
+    from widgets.head_finder import COLUMNS
+
+    window, client = fake_window
+    c, finder, grid = window.controller, window.view("finder"), window.view("heads")
+    assert finder.model.rowCount() == 8  # 2 layers x 4 heads, before any score
+    job, _ = client.last("head_scores")
+    induction = np.array([[0.1, 0.7, 0.2, 0.0], [0.9, 0.3, 0.5, 0.05]])
+    client.finish(job, HeadScores(induction / 2, induction, induction / 3, 4, 2))
+    finder.table.sortByColumn(COLUMNS.index("induction"), Qt.SortOrder.DescendingOrder)
+    assert finder.shown_heads()[:3] == [(1, 0), (0, 1), (1, 2)]
+    # one key and threshold for both views, whichever view sets them
+    grid.select_score_key("induction")
+    assert finder.score_box.currentText() == "induction"
+    finder.threshold.setValue(0.45)
+    assert grid.threshold.value() == 0.45 and finder.highlighted() == grid.highlighted() == [(0, 1), (1, 0), (1, 2)]
+    grid.threshold.setValue(0.8)
+    assert finder.threshold.value() == 0.8 and finder.highlighted() == grid.highlighted() == [(1, 0)]
+    # a head-output patching sweep fills the patching column
+    values = np.array([[0.0, 0.25, 0.0, 0.0], [0.5, 0.0, 0.0, -0.125]])
+    c.results.put("patching", PatchingRun(PatchingResult("head", values, ("L0", "L1"), ("H0", "H1", "H2", "H3"),
+                                                         2.0, 0.0, "denoise")))
+    row = finder.shown_heads().index((1, 3))
+    assert finder.model.index(row, COLUMNS.index("patching")).data() == "-0.125"
+    # a row click focuses the head and raises the detail view
+    window.raise_panel("finder")
+    qtbot.waitExposed(finder)
+    finder.filter_box.setText("L0.H1")
+    with qtbot.waitSignal(c.document.changed):
+        QTest.mouseClick(finder.table.viewport(), Qt.MouseButton.LeftButton,
+                         pos=finder.table.visualRect(finder.model.index(0, 1)).center())
+    assert c.state.focused_head == (0, 1)
+    qtbot.waitUntil(lambda: not window.view("detail").visibleRegion().isEmpty(), timeout=2000)

@@ -1,14 +1,19 @@
-"""The head grid shows each head's pattern, describes heads on hover, opens them on click."""
+"""The head grid shows each head's pattern, describes heads on hover, opens them on click,
+and stays usable on a tall model: zoom, pan within limits, a layer range, labels thinned
+to what fits, frames visible at any zoom, clicks that survive a small mouse move."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QFontMetrics, QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
+from widgets.colors import GAP_INDEX, to_lut8_indices
 from widgets.demo import causal_patterns
-from widgets.colors import to_lut_indices
-from widgets.head_grid import HeadGrid
+from widgets.head_grid import HeadGrid, label_stride
 
 
 def view_point(grid: HeadGrid, x: float, y: float) -> QPoint:
@@ -17,17 +22,56 @@ def view_point(grid: HeadGrid, x: float, y: float) -> QPoint:
     return grid.view.mapFromScene(scene)
 
 
+def shown_grid(qtbot, shape: tuple[int, int, int], size: tuple[int, int] = (700, 500)) -> HeadGrid:
+    grid = HeadGrid()
+    qtbot.addWidget(grid)
+    grid.resize(*size)
+    grid.show()
+    qtbot.waitExposed(grid)
+    grid.set_patterns(causal_patterns(*shape), [f"t{i}" for i in range(shape[2])])
+    QApplication.processEvents()
+    return grid
+
+
+def mouse(grid: HeadGrid, kind: QEvent.Type, pos: QPoint, buttons: Qt.MouseButton) -> None:
+    """A real mouse event on the viewport (QTest.mouseMove carries no pressed button)."""
+    event = QMouseEvent(kind, QPointF(pos), grid.view.viewport().mapToGlobal(QPointF(pos)), Qt.MouseButton.LeftButton,
+                        buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(grid.view.viewport(), event)
+
+
+def wheel(grid: HeadGrid, pos: QPoint, clicks: int) -> None:
+    event = QWheelEvent(QPointF(pos), grid.view.viewport().mapToGlobal(QPointF(pos)), QPoint(), QPoint(0, 120 * clicks),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(grid.view.viewport(), event)
+    QApplication.processEvents()
+
+
+def assert_labels_apart(grid: HeadGrid, name: str) -> None:
+    """No two labels of an axis overlap: their spacing in pixels exceeds the text's extent."""
+    axis = grid.plot.getAxis(name)
+    metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+    labels = grid.tick_labels(name)
+    assert labels, f"no {name} labels"
+    for (a, text_a), (b, text_b) in zip(labels, labels[1:]):
+        needed = metrics.height() if name == "left" else (metrics.horizontalAdvance(text_a) + metrics.horizontalAdvance(text_b)) / 2
+        assert b - a >= needed, f"{text_a} and {text_b} are {b - a:.0f} px apart, need {needed:.0f}"
+
+
 def test_tiles_hold_the_patterns(qtbot) -> None:
     grid = HeadGrid()
     qtbot.addWidget(grid)
     patterns = causal_patterns(3, 5, 9)
     grid.set_patterns(patterns)
     assert grid.grid_shape == (3, 5)
+    step = 9 + grid._gap
     for l in range(3):
         for h in range(5):
             np.testing.assert_array_equal(grid.tile(l, h), patterns[l, h])
-    # what is drawn is the colour-map index of exactly that data
-    np.testing.assert_array_equal(grid.image.image, to_lut_indices(grid._mosaic))
+            # what is drawn is the colour-map index of exactly that data
+            shown = grid.shown_image[l * step:l * step + 9, h * step:h * step + 9]
+            np.testing.assert_array_equal(shown, to_lut8_indices(patterns[l, h]))
+    assert grid.shown_image[9, 0] == GAP_INDEX and grid.shown_image[0, 9] == GAP_INDEX
 
 
 def test_new_patterns_replace_old_ones(qtbot) -> None:
@@ -37,16 +81,13 @@ def test_new_patterns_replace_old_ones(qtbot) -> None:
     newer = causal_patterns(2, 2, 11, seed=2)
     grid.set_patterns(newer)
     np.testing.assert_array_equal(grid.tile(1, 1), newer[1, 1])
+    step = 11 + grid._gap
+    np.testing.assert_array_equal(grid.shown_image[step:step + 11, step:step + 11], to_lut8_indices(newer[1, 1]))
 
 
 def test_click_on_a_tile_emits_its_head_and_hover_describes_it(qtbot) -> None:
-    grid = HeadGrid()
-    qtbot.addWidget(grid)
-    grid.resize(700, 500)
-    grid.show()
-    qtbot.waitExposed(grid)
-    patterns = causal_patterns(3, 4, 10)
-    grid.set_patterns(patterns, [f"t{i}" for i in range(10)])
+    grid = shown_grid(qtbot, (3, 4, 10))
+    patterns = grid._patterns
     grid.set_scores({"induction": np.arange(12, dtype=float).reshape(3, 4) / 12})
     step = 10 + grid._gap
     point = view_point(grid, 2 * step + 7.5, 1 * step + 8.5)  # layer 1, head 2, query 8, key 7
@@ -59,6 +100,116 @@ def test_click_on_a_tile_emits_its_head_and_hover_describes_it(qtbot) -> None:
     assert "L1.H2" in text and "induction 0.50" in text and "'t8'" in text and f"{patterns[1, 2, 8, 7]:.3f}" in text
 
 
+def test_a_click_that_moves_three_pixels_still_opens_the_head(qtbot) -> None:
+    """pyqtgraph turns a press-move-release of a few pixels into a drag and drops the click."""
+    grid = shown_grid(qtbot, (48, 25, 16), (560, 850))
+    step = 16 + grid._gap
+    start = view_point(grid, 7 * step + 8, 30 * step + 8)  # L30.H7, centre
+    end = start + QPoint(3, 3)
+    clicked = []
+    grid.head_clicked.connect(lambda l, h: clicked.append((l, h)))
+    mouse(grid, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for i in (1, 2, 3):
+        mouse(grid, QEvent.Type.MouseMove, start + QPoint(i, i), Qt.MouseButton.LeftButton)
+    mouse(grid, QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+    assert clicked == [(30, 7)]
+    # a real drag pans and opens nothing
+    mouse(grid, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for i in range(1, 8):
+        mouse(grid, QEvent.Type.MouseMove, start + QPoint(0, 6 * i), Qt.MouseButton.LeftButton)
+    mouse(grid, QEvent.Type.MouseButtonRelease, start + QPoint(0, 42), Qt.MouseButton.NoButton)
+    assert clicked == [(30, 7)]
+
+
+@pytest.mark.parametrize(("dx", "dy", "expected"), [(0.3, 0.5, (2, 3)), (0.7, 0.5, (2, 4)), (0.5, 0.2, (2, 3)),
+                                                    (0.5, 0.8, (3, 3))])
+def test_a_click_in_the_gap_opens_the_nearest_tile(qtbot, dx: float, dy: float, expected: tuple[int, int]) -> None:
+    grid = shown_grid(qtbot, (5, 6, 24))  # gap of 4 cells
+    seq, gap = 24, grid._gap
+    step = seq + gap
+    x = 3 * step + seq + dx * gap if dx != 0.5 else 3 * step + seq / 2  # right of H3 / or inside it
+    y = 2 * step + seq + dy * gap if dx == 0.5 else 2 * step + seq / 2  # below L2 / or inside it
+    point = view_point(grid, x, y)
+    assert grid.cell_at(grid.view.mapToScene(point)) is None  # really in a gap
+    with qtbot.waitSignal(grid.head_clicked) as blocker:
+        QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert tuple(blocker.args) == expected
+
+
+def test_a_tall_grid_fits_every_layer_and_thins_its_labels(qtbot) -> None:
+    grid = shown_grid(qtbot, (48, 25, 64), (500, 800))
+    (x0, x1), (y0, y1) = grid.plot.getViewBox().viewRange()
+    height, width = grid.shown_image.shape
+    assert y0 <= 0 and y1 >= height and x0 <= 0 and x1 >= width  # all 48 layers, whole
+    left = [text for _, text in grid.tick_labels("left")]
+    top = [text for _, text in grid.tick_labels("top")]
+    assert 4 <= len(left) < 48 and "L0" in left and 3 <= len(top) < 25
+    assert_labels_apart(grid, "left")
+    assert_labels_apart(grid, "top")
+
+
+def test_zooming_changes_the_range_and_brings_back_every_label(qtbot) -> None:
+    grid = shown_grid(qtbot, (48, 25, 64), (500, 800))
+    vb = grid.plot.getViewBox()
+    before = vb.viewRange()
+    fitted_left = len(grid.tick_labels("left"))
+    step = 64 + grid._gap
+    centre = view_point(grid, 2 * step, 3 * step)
+    for _ in range(6):
+        wheel(grid, centre, 1)
+    after = vb.viewRange()
+    assert after[1][1] - after[1][0] < (before[1][1] - before[1][0]) / 2  # zoomed in
+    shown = grid.tick_labels("left")
+    layers = [int(text[1:]) for _, text in shown]
+    assert layers == list(range(layers[0], layers[0] + len(layers)))  # every layer in view is labelled
+    assert len(shown) < fitted_left or len(shown) < 10
+    assert_labels_apart(grid, "left")
+    assert_labels_apart(grid, "top")
+    grid.fit_button.click()
+    assert vb.viewRange()[1][1] - vb.viewRange()[1][0] == pytest.approx(before[1][1] - before[1][0], rel=0.01)
+    assert len(grid.tick_labels("left")) == fitted_left
+
+
+def test_panning_stops_at_the_mosaic(qtbot) -> None:
+    grid = shown_grid(qtbot, (48, 25, 16), (500, 800))
+    vb = grid.plot.getViewBox()
+    step = 16 + grid._gap
+    wheel(grid, view_point(grid, step, step), 4)
+    start = view_point(grid, 3 * step, 3 * step)
+    mouse(grid, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for i in range(1, 30):  # drag down-right a long way: the view would go above/left of the mosaic
+        mouse(grid, QEvent.Type.MouseMove, start + QPoint(20 * i, 20 * i), Qt.MouseButton.LeftButton)
+    mouse(grid, QEvent.Type.MouseButtonRelease, start + QPoint(580, 580), Qt.MouseButton.NoButton)
+    (x0, x1), (y0, _) = vb.viewRange()
+    spare = 0.01 * max(grid.shown_image.shape) + 0.5  # the limits' 1 % margin
+    assert -grid._gap - spare <= x0 < 0 and -grid._gap - spare <= y0 < 0  # stopped at the top-left corner
+    for _ in range(20):
+        wheel(grid, view_point(grid, step, step), -1)  # zoom far out: no further than the fitted view
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert y1 - y0 <= (grid.shown_image.shape[0] + 2 * grid._gap) * 1.011  # the fitted height and 1 %
+
+
+def test_a_layer_range_shows_only_those_layers(qtbot) -> None:
+    grid = shown_grid(qtbot, (12, 4, 8))
+    patterns = grid._patterns
+    grid.set_scores({"induction": np.eye(12, 4)})
+    grid.select_score_key("induction")
+    grid.last_layer.setValue(9)
+    grid.first_layer.setValue(8)
+    assert grid.layer_range == (8, 9)
+    step = 8 + grid._gap
+    assert grid.shown_image.shape[0] == 2 * step - grid._gap
+    np.testing.assert_array_equal(grid.shown_image[step:step + 8, :8], to_lut8_indices(patterns[9, 0]))
+    assert [text for _, text in grid.tick_labels("left")] == ["L8", "L9"]
+    # highlighted() is every layer's; frames only for the shown ones (none of L0-L3 here)
+    assert grid.highlighted() == [(0, 0), (1, 1), (2, 2), (3, 3)] and grid._frames == []
+    with qtbot.waitSignal(grid.head_clicked) as blocker:
+        QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=view_point(grid, 4, step + 4))
+    assert blocker.args == [9, 0]
+    grid.set_patterns(causal_patterns(12, 4, 8, seed=3))  # a live run keeps the range
+    assert grid.layer_range == (8, 9)
+
+
 def test_highlight_outlines_the_top_heads(qtbot) -> None:
     grid = HeadGrid()
     qtbot.addWidget(grid)
@@ -67,9 +218,10 @@ def test_highlight_outlines_the_top_heads(qtbot) -> None:
     scores[2, 3] = 0.9
     grid.set_scores({"induction": scores})
     grid.select_score_key("induction")
-    assert len(grid._frames) == 1
+    assert grid._frames == [(2, 3)] and not grid.frame_item.path().isEmpty()
+    assert grid.frame_item.pen().isCosmetic() and grid.frame_item.pen().widthF() >= 1.5  # visible at any zoom
     grid.select_score_key("none")
-    assert grid._frames == []
+    assert grid._frames == [] and grid.frame_item.path().isEmpty()
 
 
 def test_highlight_frames_every_head_above_a_movable_threshold(qtbot) -> None:
@@ -85,7 +237,8 @@ def test_highlight_frames_every_head_above_a_movable_threshold(qtbot) -> None:
     grid.select_score_key("induction")
     assert grid.highlighted() == [(1, 2), (1, 4), (1, 7)] and len(grid._frames) == 3
     assert grid.count_label.text() == "3 heads"
-    grid.threshold.setValue(0.65)
+    with qtbot.waitSignal(grid.threshold_changed):
+        grid.threshold.setValue(0.65)
     assert grid.highlighted() == [(1, 4)] and len(grid._frames) == 1
     grid.select_score_key("DLA")
     grid.threshold.setValue(0.2)
@@ -105,3 +258,19 @@ def test_marked_heads_get_a_veil_and_a_label(qtbot) -> None:
     assert grid._mark_items[(0, 0)][0] is not veil and grid.marks[(1, 2)] == "✕ zero"
     grid.set_marked({})
     assert grid.marks == {}
+
+
+def test_the_figure_view_is_the_plot_alone(qtbot) -> None:
+    grid = HeadGrid()
+    qtbot.addWidget(grid)
+    figure = grid.figure_view()
+    assert figure is grid.view
+    for control in (grid.score_box, grid.threshold, grid.first_layer, grid.fit_button, grid.hover_label):
+        assert not figure.isAncestorOf(control)
+
+
+def test_label_stride_is_the_smallest_that_fits() -> None:
+    assert label_stride(20, 15) == 1
+    assert label_stride(10, 15) == 2
+    assert label_stride(4, 15) == 5
+    assert label_stride(1, 15) == 20
