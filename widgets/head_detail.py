@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from .axes import TokenAxis
 from .colors import VIRIDIS_LUT
-from .plots import adopt_menus, bold_label, plain_plot
+from .colour_bar import ColourBar
+from .elided_label import ElidedLabel
+from .plots import plain_plot
+from .token_text import elide, visible_token
 
 
-def token_ticks(tokens: list[str], max_labels: int = 48, max_chars: int = 12) -> list[tuple[float, str]]:
-    """'pos token' tick labels, thinned to at most max_labels and shortened so they stay readable."""
+def token_ticks(tokens: list[str], max_labels: int = 1024, max_chars: int = 12) -> list[tuple[float, str]]:
+    """'pos token' tick labels with the token made visible and shortened; the axis thins
+    them further to what fits its pixels (max_labels only bounds the work)."""
     stride = max(1, int(np.ceil(len(tokens) / max_labels)))
-
-    def short(t: str) -> str:
-        t = t.strip() or repr(t)
-        return t if len(t) <= max_chars else t[: max_chars - 1] + "…"
-
-    return [(i, f"{i} {short(t)}") for i, t in enumerate(tokens) if i % stride == 0]
+    return [(i, f"{i} {elide(visible_token(t), max_chars)}") for i, t in enumerate(tokens) if i % stride == 0]
 
 
 class HeadDetail(QWidget):
@@ -38,8 +34,8 @@ class HeadDetail(QWidget):
         self._pattern: np.ndarray | None = None
         self._tokens: list[str] = []
         self._query: int | None = None  # None: follow the last position
-        self.title = bold_label("Click a head in the grid to inspect it")
-        self.hover_label = QLabel(" ")
+        self.title = ElidedLabel("Click a head in the grid to inspect it", bold=True)
+        self.hover_label = ElidedLabel(" ")
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
@@ -51,10 +47,8 @@ class HeadDetail(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(VIRIDIS_LUT)
         self.pattern_plot.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False,
-                                        width=12, label="attention")
-        self.colorbar.setImageItem(self.image, insert_in=self.pattern_plot)
-        adopt_menus(self.colorbar, self)
+        self.colorbar = ColourBar(pg.colormap.get("viridis"), label="attention")
+        self.colorbar.attach(self.image, self.pattern_plot, self)
         self.query_marker = QGraphicsRectItem()
         marker_pen = QPen(pg.mkColor(255, 120, 0))
         marker_pen.setCosmetic(True)
@@ -104,8 +98,13 @@ class HeadDetail(QWidget):
         row = self._pattern[self._query]
         self.bars.setOpts(x=np.arange(len(row)), height=row, width=0.8)
         self.query_marker.setRect(QRectF(-0.5, self._query - 0.5, len(row), 1))
-        self.line_plot.setTitle(f"attention from query {self._query} {self._tokens[self._query]!r}", color="k")
+        token = elide(visible_token(self._tokens[self._query]), 16)
+        self.line_plot.setTitle(f"attention from query {self._query} {token}", color="k", size="10pt")
         self.query_selected.emit(self._query)
+
+    def figure_view(self) -> QWidget:
+        """The plots alone (pattern, colour bar, query line): what a figure export renders."""
+        return self.view
 
     @property
     def query(self) -> int:
@@ -123,8 +122,8 @@ class HeadDetail(QWidget):
         cell = self._cell(scene_pos)
         if cell is not None:
             q, k = cell
-            self.hover_label.setText(f"query {q} {self._tokens[q]!r} → key {k} {self._tokens[k]!r}: "
-                                     f"{self._pattern[q, k]:.3f}")
+            self.hover_label.setText(f"query {q} {visible_token(self._tokens[q])} → key {k} "
+                                     f"{visible_token(self._tokens[k])}: {self._pattern[q, k]:.3f}")
 
     def _on_mouse_clicked(self, event) -> None:
         cell = self._cell(event.scenePos())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from widgets.logit_lens_table import LensData, LogitLensTable
+from widgets.logit_lens_heatmap import LensData, LogitLensHeatmap
 
 from .base import Panel, register_panel
 
@@ -14,7 +14,7 @@ class LogitLensPanel(Panel):
     key, title, area, order, front = "lens", "Logit lens", "bottom", 30, True
 
     def create(self) -> QWidget:
-        return LogitLensTable()
+        return LogitLensHeatmap()
 
     def connect(self) -> None:
         self.widget.position_clicked.connect(self.controller.focus_position)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from app.controller import Controller, ViewState
 from app.main_window import MainWindow
 from app.settings import Settings
+from widgets.token_text import visible_token
 
 LOAD_TIMEOUT_MS = 120_000
 
@@ -58,12 +59,13 @@ def test_demo_model_panels_show_the_engines_numbers(qtbot, open_window) -> None:
     for l in range(n_layers):
         for h in range(n_heads):
             np.testing.assert_allclose(window.view("heads").tile(l, h), reference.patterns[l, h], atol=1e-6)
-    model = window.view("lens").model
-    lens = reference.logit_lens
-    assert model.rowCount() == n_layers + 1 and model.columnCount() == len(reference.tokens) + 1
+    heat, lens = window.view("lens"), reference.logit_lens
+    assert heat.values.shape == (n_layers + 1, len(reference.tokens))
+    np.testing.assert_allclose(heat.image.image, lens.top_probs[..., 0], atol=1e-6)
     last = len(reference.tokens) - 1
-    assert model.data(model.index(n_layers, last)) == f"{lens.top_tokens[-1, -1, 0].strip()}\n{lens.top_probs[-1, -1, 0]:.2f}"
-    assert model.data(model.index(0, last + 1)).startswith(f"{lens.target_probs[0, -1]:.3f}")
+    assert heat.describe(n_layers, last).splitlines()[1] == \
+        f"  {visible_token(str(lens.top_tokens[-1, -1, 0]))}  {lens.top_probs[-1, -1, 0]:.3f}"
+    np.testing.assert_allclose(heat.side_curve.getData()[0], lens.target_probs[:, -1], atol=1e-6)
     assert window.view("prompt").chips.count() == len(reference.tokens)
     assert window.view("prompt").predictions.item(0, 0).text() == repr(reference.top_tokens[0])
 
