@@ -67,6 +67,10 @@ def widget_svg(widget: QWidget, path: str | Path, title: str = "Microtome") -> N
 
 
 # ---------------------------------------------------------------------- data
+def _one_line(value: object) -> str:
+    return str(value).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _csv(rows: list[tuple], header: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -148,9 +152,11 @@ def patching_tables(done) -> tuple[list[tuple], tuple[str, ...], dict[str, np.nd
 
 
 def export_data(result, baseline, target: str, out_dir: str | Path, formats: tuple[str, ...],
-                extra: dict | None = None) -> list[Path]:
+                extra: dict | None = None, provenance: dict[str, str] | None = None) -> list[Path]:
     """Write attention, logit lens, DLA (when computed) and ablation tables, plus the panels'
-    own tables in `extra` ({name: (rows, header, arrays)}); returns the files."""
+    own tables in `extra` ({name: (rows, header, arrays)}); returns the files. Each file
+    carries `provenance` (prompt, target/foil, model, weights digest): CSVs as leading
+    '# key: value' comment lines (pandas: read_csv(comment='#')), NPZs as 'meta_<key>' arrays."""
     out_dir = Path(out_dir)
     tables = {"attention": attention_tables(result) if result.patterns is not None else None,
               "logit_lens": lens_tables(result, target) if result.logit_lens is not None else None,
@@ -161,12 +167,14 @@ def export_data(result, baseline, target: str, out_dir: str | Path, formats: tup
         if table is None:
             continue
         rows, header, arrays = table
+        meta = provenance or {}
         if "csv" in formats:
             written.append(out_dir / f"{name}.csv")
-            atomic_write_text(written[-1], _csv(rows, header))
+            comments = "".join(f"# {key}: {_one_line(value)}\n" for key, value in meta.items())
+            atomic_write_text(written[-1], comments + _csv(rows, header))
         if "npz" in formats:
             written.append(out_dir / f"{name}.npz")
             buffer = io.BytesIO()
-            np.savez_compressed(buffer, **arrays)
+            np.savez_compressed(buffer, **arrays, **{f"meta_{key}": np.array(str(value)) for key, value in meta.items()})
             atomic_write_bytes(written[-1], buffer.getvalue())
     return written

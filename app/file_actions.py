@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
 
 from .export import export_data, widget_png, widget_svg
+from .figures import figure_png, figure_svg, header_for
 from .session_file import SUFFIX, SessionError, load_session
 from .session_manager import SessionManager
 from .settings import MAX_RECENT, config_dir
@@ -216,11 +217,38 @@ class FileActions:
         self.export_panel(key, path, fmt, scale)
 
     def export_panel(self, key: str | None, path: str, fmt: str, scale: float = 2.0) -> None:
-        widget = self.window if key is None else self.window.docks[key].widget()
+        """A panel as a figure (its plot under a header naming model and prompt); the whole
+        window as it looks (key None)."""
         try:
-            widget_png(widget, path, scale) if fmt == "png" else widget_svg(widget, path, f"Microtome {key or 'window'}")
+            if key is None:
+                widget_png(self.window, path, scale) if fmt == "png" else widget_svg(self.window, path, "Microtome window")
+                return
+            dock = self.window.docks[key]
+            header = header_for(dock.windowTitle(), **self._figure_context())
+            figure_png(dock.widget(), header, path, scale) if fmt == "png" else figure_svg(dock.widget(), header, path)
         except OSError as exc:
             self.window.show_error(f"Could not export: {exc}")
+
+    def _figure_context(self) -> dict:
+        c = self.window.controller
+        s = c.state
+        model = "demo model" if c.loaded is None or c.loaded.is_demo else Path(c.loaded.info.source).name
+        return {"model": model, "prompt": s.prompt, "target": s.target or None, "foil": s.foil or None}
+
+    def provenance(self) -> dict[str, str]:
+        """What every exported table carries, so a file found later says what made it."""
+        from .version import __version__
+
+        c = self.window.controller
+        s, loaded = c.state, c.loaded
+        meta = {"microtome_version": __version__,
+                "model": "demo model" if loaded is None or loaded.is_demo else loaded.info.source,
+                "weights_sha256": (loaded.weights_digest or "") if loaded is not None else "",
+                "prompt": s.prompt, "target": s.target or "", "foil": s.foil or ""}
+        if getattr(s, "corrupted", None):
+            meta["corrupted"] = s.corrupted
+        meta["interventions"] = "; ".join(f"{i.kind} {i.component}" for i in s.interventions) or "none"
+        return meta
 
     def export_data_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Export data to folder", self.start_in(""))
@@ -240,7 +268,7 @@ class FileActions:
         for panel in self.window.panels.values():
             extra.update(panel.export_tables())
         try:
-            return export_data(result, base, c.state.target, folder, formats, extra)
+            return export_data(result, base, c.state.target, folder, formats, extra, self.provenance())
         except OSError as exc:
             self.window.show_error(f"Could not export: {exc}")
             return []

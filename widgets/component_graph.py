@@ -1,5 +1,13 @@
-"""The component graph: embed, every head, every MLP and unembed, laid out by layer, coloured
-by direct logit attribution; drag nodes onto the ablation bin to ablate them.
+"""The component graph: embed, every head, every MLP and unembed, coloured by direct logit
+attribution; drag nodes onto the ablation bin to ablate them.
+
+Built for real models (30-48 layers x 9-25 heads), not only the toy: small models get one
+column per layer; larger ones a layer x head matrix (see graph_layout). The view zooms with
+the wheel at the pointer and pans by dragging empty space, a Fit button and a search box
+(`L23.H3`) get anywhere in two actions, and node text keeps a fixed on-screen size, shown
+once a box can hold it. The bin and the legend are widgets outside the zoomed scene so they
+stay large and legible. Colour and number on a node are one quantity on one symmetric
+scale, fixed per prompt from the clean run so that an ablation recolours only what changed.
 
 Plain QGraphicsView items (not pyqtgraph): dragging, rubber-band and Ctrl-click selection,
 double-click and context menus are what QGraphicsItem does natively. The widget only
@@ -9,143 +17,24 @@ intervention list and feeds back what is in force."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem,
-                               QGraphicsView, QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QComboBox, QCompleter, QGraphicsScene, QGraphicsSimpleTextItem,
+                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
 
-from .colors import text_color_for
+from .ablation_bin import AblationBin
+from .graph_layout import COL_W, PITCH, fit_scale_and_centre, layout_for, nice_ceiling, parse_query
+from .graph_legend import ColourLegend
+from .graph_node import METHOD_MARK, NodeItem, diverging
+from .graph_scene import draw_lanes, place_headers, screen_text
+from .graph_view import GraphView
 
-DIVERGING_LUT = pg.colormap.get("CET-D1").getLookupTable(0.0, 1.0, 256)  # blue - white - red
-NODE_W, NODE_H = 62.0, 24.0
-COL_W, ROW_H, HEADER = 92.0, 30.0, 56.0
-METHOD_MARK = {"zero": "0", "mean": "μ", "resample": "R"}
-ABLATABLE_PREFIX = "L"
-
-
-def diverging(value: float, scale: float) -> QColor:
-    """Blue for negative, white at 0, red for positive; |value| >= scale saturates."""
-    t = 0.5 + 0.5 * float(np.clip(value / scale, -1.0, 1.0)) if scale > 0 else 0.5
-    r, g, b = DIVERGING_LUT[int(round(t * 255))]
-    return QColor(int(r), int(g), int(b))
-
-
-class NodeItem(QGraphicsRectItem):
-    """One component. Movable only to be dropped somewhere; snaps back home after a drag."""
-
-    def __init__(self, graph: "ComponentGraph", name: str, label: str, home: QPointF, ablatable: bool) -> None:
-        super().__init__(0, 0, NODE_W, NODE_H)
-        self.graph, self.name, self.home, self.ablatable = graph, name, home, ablatable
-        self.setPos(home)
-        flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-        if ablatable:
-            flags |= QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-        self.setFlags(flags)
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.label = QGraphicsSimpleTextItem(label, self)
-        self.detail = QGraphicsSimpleTextItem("", self)
-        self.label.setFont(graph.node_font)
-        self.detail.setFont(graph.node_font)
-        self.value = 0.0
-        self.delta: float | None = None
-        self.state: tuple[str, float | None] | None = None  # (method, factor) in force
-        self._press_pos: QPointF | None = None
-        self.restyle(1.0)
-
-    def restyle(self, scale: float) -> None:
-        fill = diverging(self.value, scale)
-        ablated = self.state is not None and self.state[0] in METHOD_MARK
-        if ablated:
-            fill = QColor(200, 200, 200)
-        self.setBrush(QBrush(fill))
-        pen = QPen(QColor(255, 120, 0) if self.isSelected() else QColor(60, 60, 60))
-        pen.setWidthF(2.5 if self.isSelected() else 1.0)
-        if ablated:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        self.setPen(pen)
-        color = QColor(90, 90, 90) if ablated else text_color_for(fill)
-        self.label.setBrush(color)
-        self.detail.setBrush(color)
-        mark = ""
-        if self.state is not None:
-            method, factor = self.state
-            mark = f"✕{METHOD_MARK[method]}" if method in METHOD_MARK else f"×{factor:.2f}"
-        self.label.setText(f"{self.label.text().split(' ')[0]} {mark}".strip())
-        self.detail.setText("" if self.delta is None or abs(self.delta) < 0.005 else f"{self.delta:+.2f}")
-        self._layout_text()
-
-    def _layout_text(self) -> None:
-        lb, db = self.label.boundingRect(), self.detail.boundingRect()
-        if self.detail.text():
-            self.label.setPos((NODE_W - lb.width()) / 2, NODE_H / 2 - lb.height() + 2)
-            self.detail.setPos((NODE_W - db.width()) / 2, NODE_H / 2 - 1)
-        else:
-            self.label.setPos((NODE_W - lb.width()) / 2, (NODE_H - lb.height()) / 2)
-
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        text = f"{self.name}: direct logit attribution {self.value:+.3f}"
-        if self.delta is not None:
-            text += f" (change {self.delta:+.3f})"
-        if self.state is not None:
-            method, factor = self.state
-            text += f"\nablated ({method})" if method in METHOD_MARK else f"\noutput scaled ×{factor:.2f}"
-        if self.ablatable:
-            text += "\nDrag onto the bin to ablate; double-click to toggle; right-click for more"
-        self.setToolTip(text)
-        super().hoverEnterEvent(event)
-
-    def itemChange(self, change, value):  # noqa: N802 (Qt API)
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.restyle(self.graph.colour_scale)
-            self.graph.selection_changed_from_scene()
-        return super().itemChange(change, value)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        self._press_pos = self.pos()
-        self.setZValue(5)
-        super().mousePressEvent(event)
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        super().mouseReleaseEvent(event)
-        self.setZValue(2)
-        moved = self._press_pos is not None and (self.pos() - self._press_pos).manhattanLength() > 6
-        self._press_pos = None
-        if moved and self.ablatable:
-            self.graph.node_dropped(self, self.sceneBoundingRect().center())
-
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
-        if self.ablatable:
-            self.graph.toggle(self.name)
-        event.accept()
-
-    def contextMenuEvent(self, event) -> None:  # noqa: N802
-        if self.ablatable:
-            self.graph.show_menu(self, event.screenPos())
-        event.accept()
-
-
-class GraphView(QGraphicsView):
-    """Rubber-band selection on empty space, antialiased, zoom with Ctrl+wheel."""
-
-    def __init__(self, scene: QGraphicsScene) -> None:
-        super().__init__(scene)
-        self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self.setBackgroundBrush(QColor(255, 255, 255))
-
-    def wheelEvent(self, event) -> None:  # noqa: N802
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
-            self.scale(factor, factor)
-        else:
-            super().wheelEvent(event)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+__all__ = ["ComponentGraph", "METHOD_MARK", "NodeItem", "diverging", "demo"]
+HINT = ("Wheel: zoom at the pointer · drag empty space: pan · Shift+drag: box-select · Ctrl+click: add · "
+        "double-click: ablate/restore · right-click: more")
+MAX_SCALE = 8.0
+FONT_PT, LARGE_FONT_PT = 8.5, 14.0
 
 
 class ComponentGraph(QWidget):
@@ -160,19 +49,50 @@ class ComponentGraph(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scene = QGraphicsScene(self)
-        self.view = GraphView(self.scene)
         self.nodes: dict[str, NodeItem] = {}
-        self.colour_scale = 1.0
-        self.node_font = QFont()
-        self.node_font.setPointSizeF(8.5)
+        self.colour_scale, self.scale_fixed, self.scale_source = 1.0, False, ""
+        self.auto_scale = 1.0  # what the clean run of this prompt asked for
+        self.quantity = "dla"  # or "delta": what colour and number show
+        self.node_font, self.header_font = QFont(), QFont()
+        self.node_font.setPointSizeF(FONT_PT)
+        self.header_font.setPointSizeF(FONT_PT)
+        self.header_font.setBold(True)
         self.default_method = "zero"
+        self.number_px = 0.0  # on-screen width of a value: all numbers appear at the same zoom
         self.shape = (0, 0)
-        self.bin: QGraphicsRectItem | None = None
+        self.kind = "columns"
         self.graph_rect = QRectF()
+        self._values: dict[str, float] = {}
+        self._deltas: dict[str, float] | None = None
+        self._col_headers: list[QGraphicsSimpleTextItem] = []
+        self._row_headers: list[QGraphicsSimpleTextItem] = []
+        self._lane_text: QGraphicsSimpleTextItem | None = None
+        self.view = GraphView(self.scene)
+        self.view.zoom_requested.connect(self.zoom_by)
+        self.view.refit_requested.connect(self.fit)
 
         self.summary = QLabel("Drag a head or MLP onto the ablation bin to ablate it")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find: L23.H3, L23.mlp, L23, embed")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(lambda: self.find(self.search.text()))
+        fit = QPushButton("Fit")
+        fit.setToolTip("Show the whole model")
+        fit.clicked.connect(self.fit)
+        self.quantity_box = QComboBox()
+        self.quantity_box.addItem("colour: DLA", "dla")
+        self.quantity_box.addItem("colour: change vs clean", "delta")
+        self.quantity_box.setToolTip("What colour and number on every node show (one quantity, one scale)")
+        self.quantity_box.currentIndexChanged.connect(lambda _: self.set_quantity(self.quantity_box.currentData()))
+        self.hint = QLabel(HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #666;")
+        self.legend = ColourLegend(diverging)
+        self.legend.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.legend.customContextMenuRequested.connect(self._legend_menu)
+        self.bin = AblationBin()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 300)
         self.slider.setValue(100)
@@ -183,6 +103,14 @@ class ComponentGraph(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         restore_all = QPushButton("Restore all")
         restore_all.clicked.connect(self.restore_all_requested)
+
+        tools = QHBoxLayout()
+        tools.addWidget(self.search, 1)
+        tools.addWidget(fit)
+        tools.addWidget(self.quantity_box)
+        below = QHBoxLayout()
+        below.addWidget(self.legend, 1)
+        below.addWidget(self.bin)
         controls = QHBoxLayout()
         controls.addWidget(self.slider_label)
         controls.addWidget(self.slider, 1)
@@ -190,98 +118,196 @@ class ComponentGraph(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
+        layout.addLayout(tools)
+        layout.addWidget(self.hint)
         layout.addWidget(self.view, 1)
+        layout.addLayout(below)
         layout.addLayout(controls)
+        self._update_legend()
 
     # ------------------------------------------------------------------ building
     def set_shape(self, n_layers: int, n_heads: int) -> None:
-        """Lay out embed | one column per layer (heads stacked, then the MLP) | unembed | bin."""
+        """Columns per layer for small models, a layer x head matrix for real ones."""
         self.scene.clear()
         self.nodes.clear()
+        self._col_headers, self._row_headers, self._lane_text = [], [], None
         self.shape = (n_layers, n_heads)
-        mlp_y = HEADER + n_heads * ROW_H + 10
-        height = mlp_y + ROW_H + 10
-        mid = (HEADER + mlp_y + NODE_H) / 2 - NODE_H / 2
-        lane_y = height + 6
-        x_unembed = (n_layers + 1) * COL_W
-        lane_pen = QPen(QColor(150, 150, 150), 3)
-        self.scene.addLine(NODE_W, lane_y, x_unembed, lane_y, lane_pen).setZValue(0)
-        lane_text = self.scene.addSimpleText("residual stream →")
-        lane_text.setBrush(QColor(120, 120, 120))
-        lane_text.setPos(NODE_W + 8, lane_y + 3)
-        self._add_node("embed", "embed", QPointF(0, mid), False)
-        self.scene.addLine(NODE_W / 2, mid + NODE_H, NODE_W / 2, lane_y, lane_pen).setZValue(0)
-        self._add_node("unembed", "unembed", QPointF(x_unembed, mid), False)
-        self.scene.addLine(x_unembed + NODE_W / 2, lane_y, x_unembed + NODE_W / 2, mid + NODE_H, lane_pen).setZValue(0)
-        connector = QPen(QColor(190, 190, 190), 1.5)
-        for l in range(n_layers):
-            x = (l + 1) * COL_W
-            header = self.scene.addSimpleText(f"L{l}")
-            header.setFont(self._bold())
-            header.setPos(x + NODE_W / 2 - header.boundingRect().width() / 2, HEADER - 26)
-            self.scene.addLine(x - 8, HEADER + NODE_H / 2, x - 8, lane_y, connector).setZValue(0)
-            for h in range(n_heads):
-                y = HEADER + h * ROW_H
-                self.scene.addLine(x - 8, y + NODE_H / 2, x, y + NODE_H / 2, connector).setZValue(0)
-                self._add_node(f"L{l}.H{h}", f"H{h}", QPointF(x, y), True)
-            self.scene.addLine(x - 8, mlp_y + NODE_H / 2, x, mlp_y + NODE_H / 2, connector).setZValue(0)
-            self._add_node(f"L{l}.mlp", "MLP", QPointF(x, mlp_y), True)
-        self.graph_rect = QRectF(-10, 0, x_unembed + NODE_W + 20, lane_y + 24)
-        bin_w = max(110.0, NODE_W * 1.8)
-        self.bin = self.scene.addRect(QRectF(x_unembed + NODE_W + 30, HEADER, bin_w, max(90.0, mid - HEADER + NODE_H)),
-                                      QPen(QColor(176, 0, 32), 2, Qt.PenStyle.DashLine), QBrush(QColor(255, 235, 238)))
-        self.bin.setZValue(0)
-        bin_text = self.scene.addSimpleText("Ablation bin\ndrop here")
-        bin_text.setBrush(QColor(176, 0, 32))
-        bin_text.setFont(self._bold())
-        r = self.bin.rect()
-        bin_text.setPos(r.center().x() - bin_text.boundingRect().width() / 2, r.top() + 8)
-        self._legend(QPointF(x_unembed + NODE_W + 30, r.bottom() + 20), bin_w)
-        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-12, -12, 12, 12))
-        self.view.fitInView(self.scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+        lay = layout_for(n_layers, n_heads)
+        self.kind, self.transposed = lay.kind, False
+        self.view.show_at(1.0, QPointF(0, 0))
+        if lay.lane_y is not None:
+            self._lane_text = draw_lanes(self.scene, lay, n_layers, self.node_font)
+        for slot in lay.slots:
+            node = NodeItem(self, slot, lay.kind == "matrix")
+            self.scene.addItem(node)
+            self.nodes[slot.name] = node
+        self._apply_layout(lay)
+        if self.search.completer() is not None:
+            self.search.completer().deleteLater()
+        self.search.setCompleter(QCompleter(list(self.nodes), self.search))
+        self.search.completer().setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.search.completer().activated.connect(self.find)
+        self.reset_colour_scale()
+        self._restyle_all()
+        self.fit()
 
-    def _add_node(self, name: str, label: str, home: QPointF, ablatable: bool) -> None:
-        node = NodeItem(self, name, label, home, ablatable)
-        self.scene.addItem(node)
-        self.nodes[name] = node
+    def _apply_layout(self, lay) -> None:
+        """Nodes to their homes, headers for this layout, the rect that Fit shows."""
+        self.transposed = lay.transposed
+        for slot in lay.slots:
+            self.nodes[slot.name].move_home(slot)
+        for item in (*self._col_headers, *self._row_headers):
+            self.scene.removeItem(item)
+        self._col_headers = [screen_text(self.scene, x, y, t, self.header_font) for x, y, t in lay.col_headers]
+        self._row_headers = [screen_text(self.scene, x, y, t, self.header_font) for x, y, t in lay.row_headers]
+        self.graph_rect = QRectF(*lay.grid)
+        pad = max(self.graph_rect.width(), self.graph_rect.height())
+        self.scene.setSceneRect(self.graph_rect.adjusted(-pad, -pad, pad, pad))  # room to pan and centre freely
 
-    def _legend(self, at: QPointF, width: float) -> None:
-        gradient = QLinearGradient(at.x(), 0, at.x() + width, 0)
-        for t in (0.0, 0.25, 0.5, 0.75, 1.0):
-            gradient.setColorAt(t, diverging(2 * t - 1, 1.0))
-        rect = self.scene.addRect(QRectF(at.x(), at.y() + 18, width, 12), QPen(QColor(80, 80, 80)), QBrush(gradient))
-        rect.setZValue(0)
-        title = self.scene.addSimpleText("direct logit attribution\n(target − foil)")
-        title.setPos(at.x(), at.y() - 18)
-        self._legend_labels = []
-        for frac, align in ((0.0, 0.0), (0.5, 0.5), (1.0, 1.0)):
-            label = self.scene.addSimpleText("")
-            label.setData(0, (at.x() + frac * width, align, at.y() + 32))
-            self._legend_labels.append(label)
-        self._update_legend()
+    # ------------------------------------------------------------------ zoom, pan, find
+    def view_scale(self) -> float:
+        return self.view.transform().m11() if hasattr(self, "view") else 1.0
 
-    def _update_legend(self) -> None:
-        for label, value in zip(getattr(self, "_legend_labels", []), (-self.colour_scale, 0.0, self.colour_scale)):
-            label.setText(f"{value:+.2f}" if value else "0")
-            x, align, y = label.data(0)
-            label.setPos(x - align * label.boundingRect().width(), y)
+    @property
+    def fitted(self) -> bool:
+        """The whole model is in view (and stays so on resize) until the user zooms or pans."""
+        return self.view.fitted
 
-    @staticmethod
-    def _bold() -> QFont:
-        font = QFont()
-        font.setBold(True)
-        return font
+    def figure_view(self) -> list[QWidget]:
+        """The graph and its colour legend (no search box, buttons or bin): for figure exports."""
+        return [self.view, self.legend]
+
+    def _margins_px(self) -> tuple[float, float, float, float]:
+        head_h = max((i.boundingRect().height() for i in self._col_headers), default=0.0)
+        row_w = max((i.boundingRect().width() for i in self._row_headers), default=0.0)
+        lane_h = self._lane_text.boundingRect().height() if self._lane_text is not None else 0.0
+        return row_w + 10, head_h + 8, 8, lane_h + 8
+
+    def fit(self) -> None:
+        """The whole model in view, headers included (they do not zoom, so they are margins).
+        A matrix turns to whichever way round gives bigger cells in this viewport."""
+        if self.kind == "matrix":
+            turned = layout_for(*self.shape, transposed=not self.transposed)
+            vp = self.view.viewport()
+            if fit_scale_and_centre(turned.grid, self._margins_px(), (vp.width(), vp.height()))[0] > \
+                    1.1 * self.fit_scale():
+                self._apply_layout(turned)
+        vp = self.view.viewport()
+        s, cx, cy = fit_scale_and_centre(self.graph_rect.getRect(), self._margins_px(), (vp.width(), vp.height()))
+        self.view.show_at(s, QPointF(cx, cy), fitted=True)
+        self._on_zoom()
+
+    def fit_scale(self) -> float:
+        vp = self.view.viewport()
+        return fit_scale_and_centre(self.graph_rect.getRect(), self._margins_px(), (vp.width(), vp.height()))[0]
+
+    def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Zoom keeping the scene point under `anchor` (viewport px; default the centre) still."""
+        self.view.zoom_by(factor, anchor, self.fit_scale() * 0.5, MAX_SCALE)
+        self._on_zoom()
+
+    def find(self, text: str) -> list[str]:
+        """Select what a typed address names and bring it into view, zoomed to be legible."""
+        names, error = parse_query(text, *self.shape)
+        self.hint.setText(error or HINT)
+        self.hint.setStyleSheet("color: #b00020;" if error else "color: #666;")
+        if names:
+            self.focus_on(names)
+        return names
+
+    def focus_on(self, names: list[str]) -> None:
+        self.scene.clearSelection()
+        rect = QRectF()
+        for name in names:
+            self.nodes[name].setSelected(True)
+            rect = rect.united(self.nodes[name].sceneBoundingRect())
+        vp = self.view.viewport()
+        wanted = max(self.view_scale(), 84 / max(rect.width(), rect.height(), 1.0))  # a node ~84 px: name + value
+        s = min(vp.width() * 0.9 / rect.width(), vp.height() * 0.9 / rect.height(), wanted, MAX_SCALE)
+        self.view.show_at(s, rect.center())
+        self._on_zoom()
+
+    def _on_zoom(self) -> None:
+        """Place fixed-size text for the current scale: node lines that fit, headers that don't collide."""
+        s = self.view_scale()
+        probe = QGraphicsSimpleTextItem("+8.88")  # measured as the node text is, so -0.1 and +0.9 agree
+        probe.setFont(self.node_font)
+        self.number_px = probe.boundingRect().width()
+        for node in self.nodes.values():
+            node.place_text(s)
+        pitch = PITCH if self.kind == "matrix" else COL_W
+        place_headers(self._col_headers, s, pitch, horizontal=True)
+        place_headers(self._row_headers, s, pitch, horizontal=False)
+        if self._lane_text is not None:
+            self._lane_text.setPos(*self._lane_text.data(0))
 
     # ------------------------------------------------------------------ data in
     def set_attribution(self, values: dict[str, float], deltas: dict[str, float] | None = None) -> None:
-        """Node colours from DLA per name; deltas (after - before) shown on the nodes."""
-        magnitudes = [abs(v) for k, v in values.items() if k in self.nodes]
-        self.colour_scale = max(max(magnitudes, default=0.0), 1e-6)
+        """values: DLA of the current run per name; deltas: current - clean (None without
+        interventions). The colour scale is fixed from the first clean values after a reset."""
+        self._values, self._deltas = dict(values), None if deltas is None else dict(deltas)
+        if not self.scale_fixed:
+            clean = {n: v - (deltas or {}).get(n, 0.0) for n, v in values.items()}
+            parts = [abs(v) for n, v in clean.items() if n in self.nodes and self.nodes[n].ablatable]
+            self.auto_scale = nice_ceiling(max(parts or [abs(v) for v in clean.values()] or [1.0]))
+            self.colour_scale, self.scale_fixed, self.scale_source = self.auto_scale, True, "fixed by the clean run"
+        self._restyle_all()
+
+    def reset_colour_scale(self) -> None:
+        """The next set_attribution sets the scale (a new prompt or model); ablations never do."""
+        self.scale_fixed, self.scale_source = False, ""
+
+    def set_colour_scale(self, scale: float) -> None:
+        """A scale chosen by the user (e.g. to compare two prompts on the same footing)."""
+        self.colour_scale, self.scale_fixed, self.scale_source = float(scale), True, "set by hand"
+        self._restyle_all()
+
+    def _legend_menu(self, pos: QPoint) -> None:
+        """Right-click on the legend: a hand-set scale (to compare prompts), or back to automatic."""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction("Set colour scale…").triggered.connect(self._ask_scale)
+        auto = menu.addAction(f"Automatic: ±{self.auto_scale:g} from the clean run")
+        auto.triggered.connect(lambda: self._use_auto_scale())
+        menu.exec(self.legend.mapToGlobal(pos))
+
+    def _ask_scale(self) -> None:
+        value, ok = QInputDialog.getDouble(self, "Colour scale", "Saturate colours at ± (logits):",
+                                           self.colour_scale, 1e-3, 1e4, 3)
+        if ok:
+            self.set_colour_scale(value)
+
+    def _use_auto_scale(self) -> None:
+        self.colour_scale, self.scale_source = self.auto_scale, "fixed by the clean run"
+        self._restyle_all()
+
+    def set_quantity(self, quantity: str) -> None:
+        """'dla' (this run's direct logit attribution) or 'delta' (its change vs the clean run)."""
+        self.quantity = quantity
+        self.quantity_box.setCurrentIndex(max(self.quantity_box.findData(quantity), 0))
+        self._restyle_all()
+
+    def _restyle_all(self) -> None:
         for name, node in self.nodes.items():
-            node.value = float(values.get(name, 0.0))
-            node.delta = None if deltas is None else deltas.get(name)
+            node.value = self._values.get(name)
+            node.delta = None if self._deltas is None else self._deltas.get(name)
+            if self.quantity == "delta":
+                node.shown = None if node.value is None else (node.delta or 0.0)
+            else:
+                node.shown = node.value
             node.restyle(self.colour_scale)
         self._update_legend()
+
+    def _update_legend(self) -> None:
+        what = ("DLA to logit diff (target − foil)" if self.quantity == "dla"
+                else "change in DLA vs clean run (now − clean)")
+        source = self.scale_source or "set by the next clean run"
+        self.legend.set_scale(self.colour_scale, f"colour = number: {what}\n"
+                                                 f"±{self.colour_scale:g}, {source} · grey = ablated")
+        self.legend.setToolTip(f"Colour and the number on every node show one quantity: {what}, on a fixed\n"
+                               f"symmetric scale ±{self.colour_scale:g} ({source}); a new prompt resets it, an\n"
+                               "ablation does not (right-click to set it by hand). Grey dashed nodes are\n"
+                               "ablated; ×f marks a scaled output.")
 
     def set_interventions(self, state: dict[str, tuple[str, float | None]]) -> None:
         """name -> (method, factor): 'zero'/'mean'/'resample' ablations or ('scale', factor)."""
@@ -294,31 +320,51 @@ class ComponentGraph(QWidget):
         self.summary.setText(html)
 
     def set_large_text(self, large: bool) -> None:
-        """Bigger node labels (presentation mode); the boxes stay the same size."""
-        self.node_font.setPointSizeF(10.0 if large else 8.5)
+        """Presentation mode: bigger node and header text, a bigger bin; hints out of the way."""
+        self.node_font.setPointSizeF(LARGE_FONT_PT if large else FONT_PT)
+        self.header_font.setPointSizeF(LARGE_FONT_PT if large else FONT_PT)
         for node in self.nodes.values():
             node.label.setFont(self.node_font)
             node.detail.setFont(self.node_font)
-            node.restyle(self.colour_scale)
+        for item in (*self._col_headers, *self._row_headers):
+            item.setFont(self.header_font)
+        if self._lane_text is not None:
+            self._lane_text.setFont(self.node_font)
+        legend_font = QFont(self.legend.font())
+        legend_font.setPointSizeF(14.0 if large else FONT_PT + 0.5)
+        self.legend.setFont(legend_font)
+        self.bin.set_large(large)
+        self.hint.setVisible(not large)
+        if self.view.fitted:
+            self.fit()
+        else:
+            self._on_zoom()
 
     # ------------------------------------------------------------------ geometry for tests and benches
     def node_scene_center(self, name: str) -> QPointF:
         return self.nodes[name].sceneBoundingRect().center()
 
     def bin_scene_center(self) -> QPointF:
-        return self.bin.sceneBoundingRect().center()
+        """Where the (unzoomed, outside-the-scene) bin's centre is, in scene coordinates."""
+        global_centre = self.bin.mapToGlobal(self.bin.rect().center())
+        return self.view.mapToScene(self.view.viewport().mapFromGlobal(global_centre))
 
     def selected_names(self) -> list[str]:
         return [n.name for n in self.nodes.values() if n.isSelected() and n.ablatable]
 
     # ------------------------------------------------------------------ user actions
-    def node_dropped(self, node: NodeItem, where: QPointF) -> None:
+    def drag_hover(self, screen_pos: QPointF) -> None:
+        self.bin.set_hot(self.bin.contains_global(screen_pos))
+
+    def node_dropped(self, node: NodeItem, where: QPointF, screen_pos: QPointF | None = None) -> None:
         """A drag ended: onto the bin or off the graph = ablate; anywhere else = restore."""
+        self.bin.set_hot(False)
         names = self.selected_names() if node.isSelected() else [node.name]
         names = names or [node.name]
         for name in names:
             self.nodes[name].setPos(self.nodes[name].home)
-        if self.bin.sceneBoundingRect().contains(where) or not self.graph_rect.contains(where):
+        on_bin = screen_pos is not None and self.bin.contains_global(screen_pos)
+        if on_bin or not self.graph_rect.contains(where):
             self.ablate_requested.emit(names, self.default_method)
         elif any(self.nodes[n].state is not None for n in names):
             self.restore_requested.emit([n for n in names if self.nodes[n].state is not None])
@@ -372,17 +418,19 @@ class ComponentGraph(QWidget):
             self.scale_requested.emit(names, value / 100)
 
 
-def demo() -> ComponentGraph:
-    """2 layers x 4 heads with random attributions, one head ablated and one scaled."""
-    rng = np.random.default_rng(0)
+def demo(n_layers: int = 2, n_heads: int = 4, seed: int = 0) -> ComponentGraph:
+    """Random attributions, one head ablated and one scaled (`python -m widgets.component_graph`)."""
+    rng = np.random.default_rng(seed)
     graph = ComponentGraph()
-    graph.set_shape(2, 4)
-    names = ["embed", *(f"L{l}.H{h}" for l in range(2) for h in range(4)), "L0.mlp", "L1.mlp"]
-    graph.set_attribution({n: float(v) for n, v in zip(names, rng.normal(size=len(names)))},
-                          {"L1.H2": -1.3})
-    graph.set_interventions({"L1.H2": ("zero", None), "L0.H1": ("scale", 0.5)})
-    graph.set_summary("<b>logit diff</b> 3.21 → 1.02 &nbsp; <b>P('Mary')</b> 0.83 → 0.31")
     graph.resize(800, 500)
+    graph.set_shape(n_layers, n_heads)
+    names = list(graph.nodes)
+    values = {n: float(v) for n, v in zip(names, rng.normal(size=len(names)) * 0.6)}
+    graph.set_attribution(values)
+    ablated, scaled = f"L{n_layers - 1}.H{min(2, n_heads - 1)}", "L0.H1"
+    graph.set_attribution({**values, ablated: 0.0}, {ablated: -values[ablated]})
+    graph.set_interventions({ablated: ("zero", None), scaled: ("scale", 0.5)})
+    graph.set_summary("<b>logit diff</b> 3.21 → 1.02 &nbsp; <b>P('Mary')</b> 0.83 → 0.31")
     return graph
 
 

@@ -30,6 +30,7 @@ class ComponentsPanel(Panel):
         c.result_ready.connect(self.guard(lambda _: self.update_graph()))
 
     def on_model_loaded(self, loaded) -> None:
+        self._scale_key = None
         self.widget.set_shape(loaded.info.n_layers, loaded.info.n_heads)
         self.widget.set_interventions(as_node_state(self.controller.state.interventions))
 
@@ -49,6 +50,10 @@ class ComponentsPanel(Panel):
         deltas = None
         if before is not None and result.interventions:
             deltas = {name: after.get(name, 0.0) - value for name, value in before.items()}
+        key = (result.prompt, result.target_id, result.foil_id)
+        if key != getattr(self, "_scale_key", None) and (comparable or not result.interventions):
+            self._scale_key = key  # a new prompt: the colour scale follows its clean run; ablations keep it
+            self.widget.reset_colour_scale()
         self.widget.set_attribution(after, deltas)
         self.widget.set_summary(summary_html(c.state.target, base if comparable else None, result))
 

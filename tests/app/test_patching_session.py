@@ -45,7 +45,7 @@ def test_session_round_trip_keeps_the_sweep_and_export_writes_it(qtbot, demo_win
 
     written = window.files.export_all_data(str(tmp_path), ("csv", "npz"))
     assert tmp_path / "patching.csv" in written and tmp_path / "patching.npz" in written
-    rows = list(csv.reader((tmp_path / "patching.csv").open()))
+    rows = list(csv.reader(line for line in (tmp_path / "patching.csv").open() if not line.startswith("#")))
     assert rows[0] == ["row", "column", "activation_normalised", "logit_diff", "attribution_normalised"]
     cell = next(r for r in rows[1:] if r[:2] == ["L0", "H3"])
     assert float(cell[2]) == pytest.approx(done.main.values[0, 3], abs=1e-9)
