@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         for panel in self.panels.values():
             self._add_dock(panel)
+        self._shown_once = False
         self._default_layout()
         self._default_state = self.saveState()
 
@@ -113,11 +115,27 @@ class MainWindow(QMainWindow):
         for key, panel in self.panels.items():
             if panel.front:
                 self.docks[key].raise_()
+        self._size_areas()
+
+    def _size_areas(self) -> None:
+        """The default split of the window between the main areas (prompt, views, lens)."""
         present = [k for k in ("heads", "detail") if k in self.docks]
         if len(present) == 2:
             self.resizeDocks([self.docks[k] for k in present], [700, 500], Qt.Orientation.Horizontal)
         column = [self.docks[k] for k in ("prompt", "heads", "lens") if k in self.docks]
-        self.resizeDocks(column, [200, 500, 240][: len(column)], Qt.Orientation.Vertical)
+        self.resizeDocks(column, [230, 330, 300][: len(column)], Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """On the first show without a saved layout, split the window at its real size: sizes
+        given while it was still at its size hint would leave the lens at its minimum."""
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self.settings.window_geometry:
+                # before the first show the docks' size hints hold the window above 950 px
+                QTimer.singleShot(0, lambda: self.resize(1400, 950))
+            if not self.settings.window_state:
+                QTimer.singleShot(0, self._size_areas)
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -246,7 +264,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, loaded) -> None:
         info = loaded.info
-        self.model_label.setText(f"{'demo model' if loaded.is_demo else info.source} · {info.family} · "
+        self.model_label.setText(f"{'demo model' if loaded.is_demo else short_source(info.source)} · {info.family} · "
                                  f"{info.n_layers}×{info.n_heads} heads" + (f" · {info.note}" if info.note else ""))
         self.model_label.setToolTip(info.source + (f"\n{info.note}" if info.note else ""))
         self.device_label.setText(f"{info.device} · {info.dtype}")
@@ -322,3 +340,9 @@ class MainWindow(QMainWindow):
 
 
 __all__ = ["MainWindow", "DEMO_PROMPT", "DEMO_TARGET", "DEMO_FOIL"]
+
+
+def short_source(source: str) -> str:
+    """A local folder or file by its name (the full path is in the tooltip); a hub id as it is."""
+    path = Path(source)
+    return path.name if path.is_absolute() and path.exists() else source

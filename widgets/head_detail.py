@@ -72,7 +72,7 @@ class HeadDetail(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover_label)
-        self.setMinimumSize(360, 420)
+        self.setMinimumSize(320, 280)  # fits a 1400x950 window beside the graph; labels thin to fit
 
     def set_head(self, name: str, pattern: np.ndarray, tokens: list[str], subtitle: str = "") -> None:
         """Show one head's pattern [S, S]; keeps the chosen query position when it still exists."""

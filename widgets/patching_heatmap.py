@@ -44,7 +44,7 @@ class PatchingHeatmap(QWidget):
         self.hover_label = QLabel(" ")
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.view.setMinimumHeight(200)
+        self.view.setMinimumHeight(120)
         self.column_axis, self.row_axis = TokenAxis("bottom"), TokenAxis("left")
         self.plot = plain_plot(self.view.addPlot(axisItems={"bottom": self.column_axis, "left": self.row_axis}), self)
         self.plot.invertY(True)

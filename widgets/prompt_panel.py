@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCompleter, QFormLayout, QHBox
                                QTableWidgetItem, QVBoxLayout, QWidget)
 from superqt.utils import QSignalDebouncer
 
+from .token_text import visible_token
+
 CHIP_STYLE = """
 QListWidget { background: transparent; border: none; }
 QListWidget::item { border: 1px solid #9aa4b2; border-radius: 5px; padding: 1px 5px; margin: 2px;
@@ -130,7 +132,7 @@ class PromptPanel(QWidget):
         self._tokens = (list(tokens), dict(unknown))
         self.chips.clear()
         for i, token in enumerate(tokens):
-            shown = token.replace(" ", "·") if token.strip() else repr(token)
+            shown = visible_token(token)  # the same marks as the lens and the head detail
             item = QListWidgetItem(f"{'⚠ ' + unknown[i] if i in unknown else shown}\n{i}")
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             item.setToolTip(f"position {i}: {token!r}")

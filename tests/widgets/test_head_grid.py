@@ -1,6 +1,7 @@
 """The head grid shows each head's pattern, describes heads on hover, opens them on click,
 and stays usable on a tall model: zoom, pan within limits, a layer range, labels thinned
-to what fits, frames visible at any zoom, clicks that survive a small mouse move."""
+to what fits, frames visible at any zoom, clicks that survive a small mouse move. Layers
+run as rows or columns (auto: the larger tiles); everything follows that placement."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from widgets.colors import GAP_INDEX, to_lut8_indices
 from widgets.demo import causal_patterns
 from widgets.head_grid import HeadGrid, label_stride
 
+BOTH = ("rows", "columns")
+
 
 def view_point(grid: HeadGrid, x: float, y: float) -> QPoint:
     """Widget coordinates (of the graphics view's viewport) of a point in mosaic coordinates."""
@@ -22,15 +25,25 @@ def view_point(grid: HeadGrid, x: float, y: float) -> QPoint:
     return grid.view.mapFromScene(scene)
 
 
-def shown_grid(qtbot, shape: tuple[int, int, int], size: tuple[int, int] = (700, 500)) -> HeadGrid:
+def shown_grid(qtbot, shape: tuple[int, int, int], size: tuple[int, int] = (700, 500),
+               orientation: str = "auto") -> HeadGrid:
     grid = HeadGrid()
     qtbot.addWidget(grid)
+    grid.set_orientation(orientation)
     grid.resize(*size)
     grid.show()
     qtbot.waitExposed(grid)
     grid.set_patterns(causal_patterns(*shape), [f"t{i}" for i in range(shape[2])])
     QApplication.processEvents()
     return grid
+
+
+def tile_centre(grid: HeadGrid, layer: int, head: int, query: float | None = None, key: float | None = None) -> QPoint:
+    """Viewport pixel of a cell (default: the centre) of a head's tile, wherever it is placed."""
+    seq, step, first = grid._shape[2], grid._step(), grid.layer_range[0]
+    along, across = (layer - first) * step, head * step
+    x0, y0 = (across, along) if grid.orientation == "rows" else (along, across)
+    return view_point(grid, x0 + (seq / 2 if key is None else key + 0.5), y0 + (seq / 2 if query is None else query + 0.5))
 
 
 def mouse(grid: HeadGrid, kind: QEvent.Type, pos: QPoint, buttons: Qt.MouseButton) -> None:
@@ -58,31 +71,42 @@ def assert_labels_apart(grid: HeadGrid, name: str) -> None:
         assert b - a >= needed, f"{text_a} and {text_b} are {b - a:.0f} px apart, need {needed:.0f}"
 
 
-def test_tiles_hold_the_patterns(qtbot) -> None:
+@pytest.mark.parametrize("orientation", BOTH)
+def test_tiles_hold_the_patterns(qtbot, orientation: str) -> None:
     grid = HeadGrid()
     qtbot.addWidget(grid)
+    grid.set_orientation(orientation)
     patterns = causal_patterns(3, 5, 9)
     grid.set_patterns(patterns)
-    assert grid.grid_shape == (3, 5)
+    assert grid.grid_shape == (3, 5) and grid.orientation == orientation
     step = 9 + grid._gap
+    assert grid.shown_image.shape == ((3 * step - grid._gap, 5 * step - grid._gap) if orientation == "rows"
+                                      else (5 * step - grid._gap, 3 * step - grid._gap))
     for l in range(3):
         for h in range(5):
             np.testing.assert_array_equal(grid.tile(l, h), patterns[l, h])
-            # what is drawn is the colour-map index of exactly that data
-            shown = grid.shown_image[l * step:l * step + 9, h * step:h * step + 9]
+            # what is drawn is the colour-map index of exactly that data, never transposed: first query on top
+            row, col = (l, h) if orientation == "rows" else (h, l)
+            shown = grid.shown_image[row * step:row * step + 9, col * step:col * step + 9]
             np.testing.assert_array_equal(shown, to_lut8_indices(patterns[l, h]))
     assert grid.shown_image[9, 0] == GAP_INDEX and grid.shown_image[0, 9] == GAP_INDEX
 
 
-def test_new_patterns_replace_old_ones(qtbot) -> None:
+@pytest.mark.parametrize("orientation", BOTH)
+def test_new_patterns_replace_old_ones(qtbot, orientation: str) -> None:
     grid = HeadGrid()
     qtbot.addWidget(grid)
-    grid.set_patterns(causal_patterns(2, 2, 6, seed=1))
-    newer = causal_patterns(2, 2, 11, seed=2)
+    grid.set_orientation(orientation)
+    grid.set_patterns(causal_patterns(2, 3, 6, seed=1))
+    newer = causal_patterns(2, 3, 11, seed=2)
     grid.set_patterns(newer)
-    np.testing.assert_array_equal(grid.tile(1, 1), newer[1, 1])
+    grid.set_patterns(newer[:, :, ::-1, ::-1].copy())  # same shape: only the pixels change
+    grid.set_patterns(newer)
+    np.testing.assert_array_equal(grid.tile(1, 2), newer[1, 2])
     step = 11 + grid._gap
-    np.testing.assert_array_equal(grid.shown_image[step:step + 11, step:step + 11], to_lut8_indices(newer[1, 1]))
+    row, col = (1, 2) if orientation == "rows" else (2, 1)
+    np.testing.assert_array_equal(grid.shown_image[row * step:row * step + 11, col * step:col * step + 11],
+                                  to_lut8_indices(newer[1, 2]))
 
 
 def test_click_on_a_tile_emits_its_head_and_hover_describes_it(qtbot) -> None:
@@ -274,3 +298,150 @@ def test_label_stride_is_the_smallest_that_fits() -> None:
     assert label_stride(10, 15) == 2
     assert label_stride(4, 15) == 5
     assert label_stride(1, 15) == 20
+
+
+# ---------------------------------------------------------------------- orientation
+@pytest.mark.parametrize("orientation", BOTH)
+def test_a_click_opens_the_tiles_head_in_either_orientation(qtbot, orientation: str) -> None:
+    grid = shown_grid(qtbot, (5, 3, 10), (600, 600), orientation)
+    assert grid.orientation == orientation
+    assert grid.layer_axis == ("left" if orientation == "rows" else "top")
+    clicked = []
+    grid.head_clicked.connect(lambda l, h: clicked.append((l, h)))
+    heads = [(0, 0), (4, 0), (0, 2), (3, 1), (4, 2)]
+    for layer, head in heads:
+        QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=tile_centre(grid, layer, head))
+        point = tile_centre(grid, layer, head, query=7, key=2)
+        assert grid.cell_at(grid.view.mapToScene(point)) == (layer, head, 7, 2)  # query down, key across
+        assert grid.head_at(grid.view.mapToScene(point)) == (layer, head)
+    assert clicked == heads
+
+
+@pytest.mark.parametrize(("shape", "size", "expected"), [((30, 9, 14), (800, 330), "columns"),
+                                                         ((30, 9, 14), (560, 800), "rows"),
+                                                         ((48, 25, 64), (500, 800), "rows"),
+                                                         ((2, 8, 10), (500, 800), None)])
+def test_auto_lays_out_for_the_larger_tiles(qtbot, shape, size, expected: str | None) -> None:
+    """SmolLM2 (30 x 9) in a wide, short dock: layers across; in a tall one, down."""
+    grid = shown_grid(qtbot, shape, size)
+    other = "rows" if grid.orientation == "columns" else "columns"
+    assert grid.fitted_tile_px(grid.orientation) >= grid.fitted_tile_px(other) > 0
+    if expected is not None:
+        assert grid.orientation == expected
+    assert grid.orientation_mode == "auto"
+    patterns = grid._patterns
+    for layer, head in ((0, 0), (shape[0] - 1, shape[1] - 1)):
+        np.testing.assert_array_equal(grid.tile(layer, head), patterns[layer, head])
+
+
+def test_the_wide_smollm2_dock_gets_big_tiles(qtbot) -> None:
+    grid = shown_grid(qtbot, (30, 9, 14), (800, 330))
+    assert grid.orientation == "columns"
+    assert grid.fitted_tile_px("columns") > 2 * grid.fitted_tile_px("rows")
+    (x0, x1), (y0, y1) = grid.plot.getViewBox().viewRange()
+    height, width = grid.shown_image.shape
+    assert x0 <= 0 and x1 >= width and y0 <= 0 and y1 >= height  # every layer, whole
+    assert width > height  # 30 layers across
+
+
+@pytest.mark.parametrize("orientation", BOTH)
+@pytest.mark.parametrize(("shape", "size"), [((30, 9, 14), (800, 330)), ((48, 25, 32), (560, 800)),
+                                             ((48, 25, 32), (800, 330))])
+def test_labels_name_layers_and_heads_and_never_overlap(qtbot, orientation: str, shape, size) -> None:
+    grid = shown_grid(qtbot, shape, size, orientation)
+    layer_axis = grid.layer_axis
+    head_axis = "top" if layer_axis == "left" else "left"
+    layers = [text for _, text in grid.tick_labels(layer_axis)]
+    heads = [text for _, text in grid.tick_labels(head_axis)]
+    assert layers[0] == "L0" and all(t.startswith("L") for t in layers) and len(layers) >= 4
+    assert heads[0] == "H0" and all(t.startswith("H") for t in heads) and len(heads) >= 2
+    assert_labels_apart(grid, "left")
+    assert_labels_apart(grid, "top")
+    # each label sits by its tiles: L<n>'s label at the middle of layer n's tiles
+    _, text = grid.tick_labels(layer_axis)[1]
+    position = dict((t, p) for p, t in grid.tick_labels(layer_axis))[text]
+    centre = tile_centre(grid, int(text[1:]), 0)
+    assert position == pytest.approx(centre.y() if layer_axis == "left" else centre.x(), abs=2)
+
+
+def test_the_toggle_forces_an_orientation_and_auto_follows_the_dock(qtbot) -> None:
+    grid = shown_grid(qtbot, (30, 9, 14), (800, 330))
+    assert grid.orientation == "columns" and "→" in grid.orientation_button.text()
+    grid.orientation_actions["rows"].trigger()
+    assert grid.orientation == "rows" and grid.orientation_mode == "rows" and "↓" in grid.orientation_button.text()
+    assert grid.shown_image.shape[0] > grid.shown_image.shape[1]  # 30 layers down
+    np.testing.assert_array_equal(grid.tile(12, 5), grid._patterns[12, 5])
+    with qtbot.waitSignal(grid.head_clicked) as blocker:
+        QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=tile_centre(grid, 12, 5))
+    assert blocker.args == [12, 5]
+    grid.resize(560, 900)  # forced: a tall dock keeps rows, a wide one too
+    QApplication.processEvents()
+    grid.resize(800, 330)
+    QApplication.processEvents()
+    assert grid.orientation == "rows"
+    grid.orientation_actions["auto"].trigger()
+    assert grid.orientation == "columns" and grid.orientation_mode == "auto"
+    grid.resize(560, 900)  # auto: a tall dock turns the layers down again
+    QApplication.processEvents()
+    assert grid.orientation == "rows"
+    assert grid.fitted_tile_px("rows") >= grid.fitted_tile_px("columns")
+    assert_labels_apart(grid, "left")
+    with pytest.raises(ValueError):
+        grid.set_orientation("diagonal")
+
+
+def test_a_zoomed_view_keeps_its_orientation_through_a_resize(qtbot) -> None:
+    """Auto re-lays out only a fitted view: a user's zoom is not thrown away."""
+    grid = shown_grid(qtbot, (30, 9, 14), (800, 330))
+    wheel(grid, tile_centre(grid, 3, 3), 3)
+    grid.resize(560, 900)
+    QApplication.processEvents()
+    assert grid.orientation == "columns"
+    grid.fit_button.click()  # fit: the larger tiles again
+    assert grid.orientation == "rows"
+
+
+def test_a_layer_range_runs_across_in_columns(qtbot) -> None:
+    grid = shown_grid(qtbot, (12, 4, 8), orientation="columns")
+    patterns = grid._patterns
+    grid.set_scores({"induction": np.eye(12, 4)})
+    grid.select_score_key("induction")
+    grid.set_layer_range(2, 5)
+    step, gap = 8 + grid._gap, grid._gap
+    assert grid.shown_image.shape == (4 * step - gap, 4 * step - gap)
+    np.testing.assert_array_equal(grid.shown_image[3 * step:3 * step + 8, step:step + 8],
+                                  to_lut8_indices(patterns[3, 3]))  # L3 is the 2nd column, H3 the 4th row
+    assert [text for _, text in grid.tick_labels("top")] == ["L2", "L3", "L4", "L5"]
+    assert [text for _, text in grid.tick_labels("left")] == ["H0", "H1", "H2", "H3"]
+    assert grid._frames == [(2, 2), (3, 3)]
+    rects = sorted((r.x(), r.y()) for r in (grid.frame_item.path().toSubpathPolygons()[i].boundingRect()
+                                             for i in range(2)))
+    assert rects == [(-gap / 2, 2 * step - gap / 2), (step - gap / 2, 3 * step - gap / 2)]
+    with qtbot.waitSignal(grid.head_clicked) as blocker:
+        QTest.mouseClick(grid.view.viewport(), Qt.MouseButton.LeftButton, pos=view_point(grid, step + 4, 2 * step + 4))
+    assert blocker.args == [3, 2]
+
+
+def test_veils_follow_the_orientation(qtbot) -> None:
+    grid = shown_grid(qtbot, (6, 3, 9), orientation="rows")
+    grid.set_marked({(4, 1): "✕ zero"})
+    step = 9 + grid._gap
+    veil, text = grid._mark_items[(4, 1)]
+    assert (veil.rect().x(), veil.rect().y()) == (step, 4 * step)
+    grid.set_orientation("columns")
+    veil, text = grid._mark_items[(4, 1)]
+    assert (veil.rect().x(), veil.rect().y()) == (4 * step, step)
+    assert (text.pos().x(), text.pos().y()) == (4 * step + 4.5, step + 4.5)
+    assert grid.marks == {(4, 1): "✕ zero"}
+
+
+def test_a_new_shape_gets_fresh_gaps_even_when_the_buffer_size_repeats(qtbot) -> None:
+    """2 x 2 heads of 21 tokens and 4 x 4 of 11 both make a 48 x 48 buffer; the old tiles must
+    not show through the new gaps."""
+    grid = HeadGrid()
+    qtbot.addWidget(grid)
+    grid.set_orientation("rows")
+    grid.set_patterns(np.ones((2, 2, 21, 21), dtype=np.float32))
+    grid.set_patterns(causal_patterns(4, 4, 11))
+    step = 11 + grid._gap
+    assert (grid.shown_image[11:step, :] == GAP_INDEX).all() and (grid.shown_image[:, 11:step] == GAP_INDEX).all()

@@ -33,7 +33,7 @@ def test_chips_show_tokens_with_positions_and_emit_clicks(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.set_tokens(["<bos>", "When", " Mary"])
     assert panel.chips.count() == 3
-    assert panel.chips.item(2).text() == "·Mary\n2"
+    assert panel.chips.item(2).text() == "␣Mary\n2"
     with qtbot.waitSignal(panel.position_clicked) as blocker:
         panel.chips.itemClicked.emit(panel.chips.item(1))
     assert blocker.args == [1]
