@@ -2,7 +2,12 @@
 to the output as in a transformer diagram) x prompt positions (columns), coloured by the
 top-1 probability or the target's probability or rank. A table shows three of a real
 model's 31 rows; a heatmap shows all of them and zooms to read the tokens. Beside it,
-sharing the layer axis, the target's probability (or rank) at the focused position."""
+sharing the layer axis, the target's probability (or rank) at the focused position.
+
+Docked at the bottom of the window the panel is often ~250 px tall, so the heatmap gets the
+height: no plot titles (the combo and the colour bar's name say the quantity; the side
+plot's axis label says the position), flat one-line token labels below a short view
+(rotated ones would take half of it), and a colour bar that thins its ticks to fit."""
 
 from __future__ import annotations
 
@@ -11,10 +16,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen, QResizeEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from .axes import TokenAxis
+from .axes import GAP, PlacedLabel, TokenAxis
 from .colors import HIGHLIGHT, text_color_for
 from .colour_bar import ColourBar
 from .elided_label import ElidedLabel
@@ -29,7 +34,9 @@ STALE_CAPTION = "Logit lens: paused while you drag (it updates when the knob res
 QUANTITIES = {"top1": "top-1 probability", "target_prob": "target probability", "target_rank": "target rank"}
 MIN_CELL_WIDTH = 28  # pixels a cell needs before its top-1 token is written in it
 CELL_PAD = 4
-TITLE_SIZE = "10pt"  # both plots' titles: the same height keeps their rows aligned
+COMPACT_VIEW_HEIGHT = 320  # below this many pixels of plot, token labels lie flat (one line)
+ROTATED_SHARE = 0.25  # rotated token labels take at most this share of the plot's height
+MIN_FLAT_LABEL = "extr…"  # a flat label gets at least this much room (every k-th label drawn)
 VIRIDIS = pg.colormap.get("viridis")
 VIRIDIS_REVERSED = pg.ColorMap(VIRIDIS.getStops()[0], VIRIDIS.getStops()[1][::-1])  # rank 1 bright, as p = 1
 
@@ -72,6 +79,68 @@ class CellText(pg.GraphicsObject):
         p.restore()
 
 
+class ColumnAxis(TokenAxis):
+    """The positions' token axis: rotated labels (capped to a share of the plot's height)
+    when the plot is tall, flat one-line labels when it is short. Flat labels that do not
+    fit their column are thinned (every k-th, counted from the last) and elided to k columns."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.compact = False
+        self._full_longest = 10
+
+    def set_labels(self, ticks: list[tuple[float, str]]) -> None:
+        super().set_labels(ticks)
+        self._full_longest = self._longest
+        self._fit_height()
+
+    def set_room(self, compact: bool, rotated_extent: int) -> None:
+        """Flat labels (compact) or rotated ones at most `rotated_extent` pixels long."""
+        longest = max(QFontMetrics(self.tick_font()).height(), min(self._full_longest, rotated_extent - 12))
+        if (compact, longest) != (self.compact, self._longest):
+            self.compact, self._longest = compact, longest
+            self._fit_height()
+            self.picture = None
+            self.update()
+
+    def _flat(self, metrics: QFontMetrics) -> bool:
+        return self.compact or super()._flat(metrics)
+
+    def label_layout(self) -> list[PlacedLabel]:
+        """Flat labels when compact (see the class); otherwise TokenAxis's layout."""
+        if not self.compact:
+            return super().label_layout()
+        metrics = QFontMetrics(self.tick_font())
+        pixels = self._pixels()
+        if not pixels:
+            return []
+        spacing = self._spacing()
+        widest = max(metrics.horizontalAdvance(text) for _, text in self._labels)
+        need = min(widest, metrics.horizontalAdvance(MIN_FLAT_LABEL)) + GAP
+        stride = 1 if spacing == math.inf else max(1, math.ceil(need / max(spacing, 1e-9)))
+        room = int(stride * spacing - GAP) if spacing != math.inf else int(self.boundingRect().width())
+        low, high = 0.0, float(self.size().width())  # the heatmap's extent: the row labels sit left of it
+        last = len(self._labels) - 1
+        spans = []
+        for i, ((value, text), along) in enumerate(zip(self._labels, pixels)):
+            if (last - i) % stride or not low - 0.5 <= along <= high + 0.5:
+                continue
+            spans.append((value, along, metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)))
+        placed: list[PlacedLabel] = []
+        for k, (value, along, text) in enumerate(spans):
+            # an end label is shifted inwards, not cut, and shortened if it would then touch its neighbour
+            left = placed[-1].end + GAP if placed else low
+            right = spans[k + 1][1] - metrics.horizontalAdvance(spans[k + 1][2]) / 2 - GAP if k + 1 < len(spans) else high
+            right = min(right, high)
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(0, int(right - left)))
+            width = metrics.horizontalAdvance(text)
+            if not text or width > right - left:
+                continue
+            start = min(max(along - width / 2, left), right - width)
+            placed.append(PlacedLabel(value, along, text, start, start + width, False))
+        return placed
+
+
 class LogitLensHeatmap(QWidget):
     """set_lens(LensData, focus); set_focus(position); set_stale(bool); emits position_clicked(position)."""
 
@@ -97,8 +166,10 @@ class LogitLensHeatmap(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
-        self.row_axis, self.column_axis = TokenAxis("left"), TokenAxis("bottom")
-        self.column_axis.min_height = 48  # room for the side plot's ticks and label (same height)
+        self.row_axis, self.column_axis = TokenAxis("left"), ColumnAxis()
+        line = QFontMetrics(self.font()).height()
+        self.column_axis.min_height = 2 * line + 12  # room for the side plot's ticks and label (same height)
+        self.view.ci.setContentsMargins(2, line // 2 + 2, 2, 2)  # the top row's labels are not cut
         self.plot = plain_plot(self.view.addPlot(row=0, col=0, axisItems={"left": self.row_axis,
                                                                           "bottom": self.column_axis}), self)
         self.plot.setMouseEnabled(True, True)
@@ -114,7 +185,7 @@ class LogitLensHeatmap(QWidget):
         self.plot.addItem(self.focus_marker)
         self.colorbar = ColourBar(VIRIDIS)
         self.colorbar.attach(self.image, self.plot, self)
-        self.view.ci.layout.setColumnSpacing(0, 24)  # the colour bar's label is not the side plot's
+        self.view.ci.layout.setColumnSpacing(0, 16)  # the colour bar's values are not the side plot's
 
         self.side = plain_plot(self.view.addPlot(row=0, col=1), self)
         self.side.setYLink(self.plot)
@@ -129,16 +200,17 @@ class LogitLensHeatmap(QWidget):
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
-        controls = QHBoxLayout()
-        controls.addWidget(self.caption, 1)
+        controls = QHBoxLayout()  # the hovered cell beside the caption: no line of its own
+        controls.addWidget(self.caption, 3)
+        controls.addWidget(self.hover_label, 2)
         controls.addWidget(self.quantity_box)
         controls.addWidget(self.fit_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
         layout.addLayout(controls)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.hover_label)
-        self.setMinimumSize(360, 260)
+        self.setMinimumSize(360, 200)  # leaves room for the other docks in a 1400x950 window
         self._fill_quantities(False)
 
     # -- public -------------------------------------------------------------------------
@@ -282,15 +354,10 @@ class LogitLensHeatmap(QWidget):
             self.levels, cmap, ticks = (0.0, 1.0), VIRIDIS, None
         self.image.setImage(self.values, autoLevels=False)
         self.colorbar.setColorMap(cmap)
-        self.colorbar.setLevels(self.levels)
-        self.colorbar.axis.setTicks(None if ticks is None else [ticks, []])
         label = QUANTITIES[self.quantity]
         if self.quantity != "top1":
             label += f" of {elide(visible_token(d.target or ''), 12)}"
-        self.colorbar.axis.setLabel(label, color="k")
-        metrics = QFontMetrics(self.colorbar.axis.style["tickFont"] or self.colorbar.axis.font())
-        widest = max(metrics.horizontalAdvance(t) for t in ["0.0", "1.0", *(text for _, text in ticks or [])])
-        self.colorbar.axis.setWidth(widest + metrics.height() + 16)  # tick values and the quantity's name
+        self.colorbar.set_scale(self.levels, ticks, label)  # the only place the quantity is named in a figure
         self.cell_text.update()
 
     def _render_side(self) -> None:
@@ -306,24 +373,66 @@ class LogitLensHeatmap(QWidget):
         if rank_mode:
             self.side_curve.setData(np.asarray(d.target_ranks[:, col], dtype=float) + 1.0, layers)
             self.side.setXRange(0, self.levels[1], padding=0.02)
-            what = "target rank"
         else:
             source = d.target_probs if d.target_probs is not None else d.top_probs[..., 0]
             self.side_curve.setData(np.asarray(source[:, col], dtype=float), layers)
             self.side.setXRange(0, 1, padding=0.02)
-            what = "p(target)" if d.target_probs is not None else "p(top-1)"
-        self.side.setLabel("bottom", what)
-        self.side.setTitle(f"at {self.focus} {elide(visible_token(d.prompt_tokens[self.focus]), 10)}", color="k",
-                           size=TITLE_SIZE)
-        self.plot.setTitle(f"Logit lens: {QUANTITIES[self.quantity]}", color="k", size=TITLE_SIZE)
+        self._side_label()
+
+    def side_description(self) -> str:
+        """What the side plot shows, in full (its tooltip; the axis label is this, shortened)."""
+        d = self.data
+        if d is None or self.focus is None:
+            return ""
+        return f"{self._side_quantity()} by layer at position {self.focus} '{visible_token(d.prompt_tokens[self.focus])}'"
+
+    def _side_quantity(self) -> str:
+        if self.quantity == "target_rank":
+            return "target rank"
+        return "p(target)" if self.data is not None and self.data.target_probs is not None else "p(top-1)"
+
+    def _side_label(self) -> None:
+        """The side plot's axis label, not a title (no extra line): quantity and position,
+        the token elided to the plot's width."""
+        d = self.data
+        if d is None or self.focus is None:
+            return
+        axis = self.side.getAxis("bottom")
+        metrics = QFontMetrics(axis.label.font())
+        room = max(40, int(self.side.width()) - 8)
+        head = f"{self._side_quantity()} at {self.focus}"
+        token = visible_token(d.prompt_tokens[self.focus])
+        text = head
+        for n in range(min(len(token), 12), 0, -1):
+            candidate = f"{head} '{elide(token, n)}'"
+            if metrics.horizontalAdvance(candidate) <= room:
+                text = candidate
+                break
+        if axis.labelText != text:
+            self.side.setLabel("bottom", text, color="k")
+        self.side.setToolTip(self.side_description())
 
     def _align_side(self) -> None:
         """The side plot's rows line up with the heatmap's: same bottom axis height."""
         height = self.column_axis.fixedHeight or self.column_axis.height()
         if self.side.getAxis("bottom").fixedHeight != height:
             self.side.getAxis("bottom").setHeight(height)
+        self._side_label()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_to_height()
+
+    def _fit_to_height(self) -> None:
+        """Flat token labels below a short plot, rotated ones (capped) above: the heatmap keeps the height."""
+        height = self.view.height()
+        self.column_axis.set_room(height < COMPACT_VIEW_HEIGHT, int(height * ROTATED_SHARE))
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if self.data is not None and self.side.getViewBox().sceneBoundingRect().contains(scene_pos):
+            self.view.setToolTip(self.side_description())
+            self.hover_label.setText(self.side_description())
+            return
         cell = self.cell_at(scene_pos)
         if cell is None:
             self.view.setToolTip("")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QImage, QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QPushButton
 
@@ -163,3 +163,83 @@ def test_stale_and_figure_view(make) -> None:
     assert heat.image.opacity() == 1
     figure = heat.figure_view()
     assert figure is heat.view and not figure.findChildren(QComboBox) and not figure.findChildren(QPushButton)
+
+
+SHORT = (1400, 250)  # the lens dock at the bottom of a 1400x950 window
+
+
+def drawn_tick_values(axis) -> list[tuple[float, str]]:
+    """(centre y, text) of the tick values an AxisItem draws now, as pyqtgraph lays them out."""
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.setFont(axis.style["tickFont"] or axis.font())
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted((rect.center().y(), text) for rect, _, text in texts)
+
+
+def test_heatmap_gets_most_of_a_short_panel(make) -> None:
+    """Docked at the bottom (~250 px), titles and rotated labels used to leave the heatmap ~50 px."""
+    heat = make(synthetic_lens(31, 14), SHORT)
+    image = heat.image.sceneBoundingRect()
+    assert image.height() >= 0.6 * heat.height(), (image.height(), heat.height())
+    assert heat.view.sceneRect().contains(image)  # all of it on screen
+    assert not heat.plot.titleLabel.isVisible() and not heat.side.titleLabel.isVisible()
+    assert heat.column_axis.compact and not any(label.rotated for label in heat.column_axis.label_layout())
+
+
+@pytest.mark.parametrize("size", [SHORT, (1400, 330), (1000, 420), (500, 200)])
+@pytest.mark.parametrize("quantity", ["top1", "target_rank"])
+def test_colour_bar_values_never_overlap(make, size, quantity) -> None:
+    heat = make(synthetic_lens(31, 14), size)
+    heat.set_quantity(quantity)
+    heat.colorbar.fit()
+    axis = heat.colorbar.axis
+    line = QFontMetrics(heat.colorbar.tick_font()).height()
+    drawn = drawn_tick_values(axis)
+    assert len(drawn) >= 2, drawn
+    for (a, _), (b, _) in zip(drawn, drawn[1:]):
+        assert b - a >= line, drawn
+    if axis.label.isVisible():  # the name is elided to the bar's height, or dropped
+        assert QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) <= axis.height()
+
+
+def test_colour_bar_name_is_shortened_or_dropped_when_the_bar_is_short(make) -> None:
+    heat = make(synthetic_lens(13, 8), (1000, 420))
+    heat.set_quantity("target_prob")
+    assert heat.colorbar.axis.labelText == heat.colorbar.label_text == "target probability of ␣Mary"
+    heat.resize(1000, 200)
+    heat.colorbar.fit()
+    shown = heat.colorbar.axis.labelText
+    assert shown == "" or (shown.endswith("…") and heat.colorbar.label_text.startswith(shown[:-1]))
+
+
+@pytest.mark.parametrize("data", [synthetic_lens(31, 14), synthetic_lens(49, 64)])
+def test_short_panel_labels_never_overlap(make, data) -> None:
+    heat = make(data, SHORT)
+    line = QFontMetrics(heat.row_axis.tick_font()).height()
+    rows = heat.row_axis.label_layout()
+    assert len(rows) >= 3 and rows[-1].text == data.layer_labels[-1]
+    for a, b in zip(rows, rows[1:]):
+        assert abs(b.along - a.along) >= line, (a, b)
+    columns = heat.column_axis.label_layout()
+    assert len(columns) >= 3 and columns[-1].value == len(data.positions) - 1
+    width = heat.column_axis.size().width()
+    for a, b in zip(columns, columns[1:]):
+        assert a.end <= b.start, (a, b)
+    assert columns[0].start >= 0 and columns[-1].end <= width  # none cut at the ends
+
+
+def test_side_plot_names_the_position_without_a_title(make) -> None:
+    data = synthetic_lens(31, 14)
+    heat = make(data, SHORT)
+    main, side = heat.plot.getViewBox().sceneBoundingRect(), heat.side.getViewBox().sceneBoundingRect()
+    assert abs(main.top() - side.top()) < 1.5 and abs(main.bottom() - side.bottom()) < 1.5
+    axis = heat.side.getAxis("bottom")
+    assert axis.labelText.startswith("p(target) at 13")
+    assert QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) <= heat.side.width()
+    assert heat.side_description() == f"p(target) by layer at position 13 '{visible_token(data.prompt_tokens[13])}'"
+    heat.view.scene().sigMouseMoved.emit(side.center())
+    assert heat.view.toolTip() == heat.side_description()
