@@ -34,6 +34,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Microtome")
         self.setObjectName("MicrotomeMainWindow")
         self.setDockNestingEnabled(True)
+        # the right column (head detail, component graph) runs down to the bottom edge: a graph
+        # of 30-48 layers needs the height more than the lens needs the full width
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.model_label, self.device_label, self.time_label = QLabel("no model"), QLabel(""), QLabel("")
         self.fidelity_label = QLabel("")

@@ -71,6 +71,8 @@ def shoot(name: str, app: QApplication) -> None:
     window = MainWindow(controller, Settings())
     window.resize(1400, 950)
     window.show()
+    wait(app, 200)
+    window.resize(1400, 950)  # before the first show, the layout's size hint wins over resize()
     controller.load_model(model_source(name), "cpu")
     wait_until(app, lambda: controller.last_result is not None and controller.results.get("head_scores") is not None)
     wait(app, 1500)
@@ -78,7 +80,7 @@ def shoot(name: str, app: QApplication) -> None:
     def save(what: str) -> None:
         wait(app, 600)
         window.grab().save(str(OUT / f"{name}_{what}.png"))
-        print("saved", OUT / f"{name}_{what}.png")
+        print("saved", OUT / f"{name}_{what}.png", window.size().toTuple())
 
     window.raise_panel("heads")
     window.raise_panel("lens")

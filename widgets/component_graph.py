@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QCompleter, QGraphicsScene, QGraphicsS
                                QVBoxLayout, QWidget)
 
 from .ablation_bin import AblationBin
+from .elided_label import ElidedLabel
 from .graph_layout import COL_W, PITCH, fit_scale_and_centre, layout_for, nice_ceiling, parse_query
 from .graph_legend import ColourLegend
 from .graph_node import METHOD_MARK, NodeItem, diverging
@@ -86,8 +87,7 @@ class ComponentGraph(QWidget):
         self.quantity_box.addItem("colour: change vs clean", "delta")
         self.quantity_box.setToolTip("What colour and number on every node show (one quantity, one scale)")
         self.quantity_box.currentIndexChanged.connect(lambda _: self.set_quantity(self.quantity_box.currentData()))
-        self.hint = QLabel(HINT)
-        self.hint.setWordWrap(True)
+        self.hint = ElidedLabel(HINT)  # one line (all of it in the tooltip): the graph keeps the height
         self.hint.setStyleSheet("color: #666;")
         self.legend = ColourLegend(diverging)
         self.legend.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

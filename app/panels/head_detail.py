@@ -13,7 +13,7 @@ from .base import Panel, register_panel
 @register_panel
 class HeadDetailPanel(Panel):
     key, title, area, order = "detail", "Head detail", "right", 20
-    beside = ("split-h", "heads")
+    beside = None  # the right dock area: it runs to the bottom edge beside the lens (MainWindow corner)
 
     def create(self) -> QWidget:
         return HeadDetail()
