@@ -30,7 +30,9 @@ LIVE_LANES = ("run", "baseline")
 
 class Controller(QObject):
     model_loaded = Signal(object)  # Loaded
-    result_ready = Signal(object)  # engine.results.RunResult of the live run
+    result_ready = Signal(object)  # engine.results.RunResult of the live run, complete
+    partial_ready = Signal(object)  # a progressive RunResult of the newest run (numbers first, complete=False)
+    pending_changed = Signal(tuple)  # readout keys the newest live run has still to deliver; () when idle
     interventions_changed = Signal(tuple)
     state_changed = Signal()  # anything the user set that a session saves (for "unsaved changes")
     load_failed = Signal(str)
@@ -50,6 +52,9 @@ class Controller(QObject):
         self._baseline_key: tuple | None = None  # (prompt, target, foil) the baseline was run with
         self._run_keys: dict[str, dict[int, tuple]] = {"run": {}, "baseline": {}}  # lane -> id -> key
         self._shown_run = 0  # id of the run result on display
+        self._shown_partial = 0  # id of the run whose progressive result is on display
+        self.partial_result = None  # the progressive result on display, until its run completes
+        self.pending: tuple[str, ...] = ()
         self._shown_key: tuple | None = None  # (prompt, target, foil) it was run with
         self._cancelled_loads: set[int] = set()
         self.undo_stack = QUndoStack(self)
@@ -63,6 +68,7 @@ class Controller(QObject):
         self.client.finished.connect(self._on_finished)
         self.client.failed.connect(self._on_failed)
         self.client.progress.connect(self._on_progress)
+        self.client.partial.connect(self._on_partial)
         self.client.status.connect(self.status)
 
     # ------------------------------------------------------------------ state
@@ -212,7 +218,31 @@ class Controller(QObject):
         request_id = self.client.submit("run", Prompt(s.prompt, s.target or None, s.foil or None, s.interventions),
                                         params)
         self._run_keys["run"][request_id] = key
+        self._set_pending(("prediction", *want))
         return request_id
+
+    def _set_pending(self, pending: tuple[str, ...]) -> None:
+        if pending != self.pending:
+            self.pending = pending
+            self.pending_changed.emit(pending)
+
+    def _on_partial(self, request_id: int, lane: str, key: str, payload: object) -> None:
+        """A progressive result of a live run: shown when it is of the current prompt and no
+        older than what is on display (the numbers paint before the lens is computed)."""
+        if lane != "run" or key != "run":
+            return
+        run_key = self._run_keys["run"].get(request_id)
+        if not self._shows_run(request_id, lane, run_key) or request_id < self._shown_partial:
+            return
+        self._shown_partial, self.partial_result = request_id, payload
+        if request_id == self.client.latest("run"):
+            self._set_pending(tuple(payload.pending))
+        self.partial_ready.emit(payload)
+
+    @property
+    def shown_result(self):
+        """The newest result on display: a progressive one while its run completes."""
+        return self.partial_result if self.partial_result is not None else self.last_result
 
     def ensure_run(self) -> None:
         """Run now unless the result on display is already this state's or a run is on its
@@ -303,6 +333,9 @@ class Controller(QObject):
     def _show_run(self, request_id: int, lane: str, key: tuple | None, payload) -> None:
         if lane == "run":
             self.last_result, self._shown_run, self._shown_key = payload, request_id, key
+            self.partial_result = None
+            if request_id == self.client.latest("run"):
+                self._set_pending(())
             focus = self.state.focused_position
             if focus is not None and focus >= len(payload.tokens):  # the prompt got shorter: follow its last token
                 self.document.update(focused_position=None)
@@ -333,8 +366,11 @@ class Controller(QObject):
             self.results.failed.emit(lane, message)
             if CANCELLED in message:
                 return
-        elif lane == "run" and self.last_result is not None:
-            message += "  (The panels still show the last run that worked.)"
+        elif lane == "run":
+            self.partial_result = None
+            self._set_pending(())
+            if self.last_result is not None:
+                message += "  (The panels still show the last run that worked.)"
         self.error.emit(message)
 
     def shutdown(self) -> None:

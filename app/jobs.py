@@ -43,6 +43,7 @@ class _Worker(QThread):
     finished_job = Signal(int, str, object)  # id, lane, payload
     failed_job = Signal(int, str, str)
     progress = Signal(int, str, int, int)  # id, lane, done, total
+    partial = Signal(int, str, str, object)  # id, lane, key, value: a result read so far
     status = Signal(str)
 
     def __init__(self, mailbox: Mailbox, service: EngineService) -> None:
@@ -57,9 +58,9 @@ class _Worker(QThread):
         while (item := self._mailbox.take()) is not None:
             job_id, request = item
             lane = request.lane
-            # no partial results are sent yet: nobody paints them before the whole run is in (issue 15)
             job = Job(progress=lambda done, total, i=job_id, l=lane: self.progress.emit(i, l, done, total),
-                      cancelled=lambda i=job_id, l=lane: i in self.cancelled or self._mailbox.has(l))
+                      cancelled=lambda i=job_id, l=lane: i in self.cancelled or self._mailbox.has(l),
+                      emit=lambda key, value, i=job_id, l=lane: self.partial.emit(i, l, key, value))
             try:
                 payload = self.service.handle(request, job, self.status.emit)
             except Cancelled:
@@ -86,6 +87,7 @@ class JobClient(QObject):
     finished = Signal(int, str, object)
     failed = Signal(int, str, str)
     progress = Signal(int, str, int, int)
+    partial = Signal(int, str, str, object)  # id, lane, key, value (a live run's progressive results)
     status = Signal(str)
 
     def __init__(self, parent: QObject | None = None, service: EngineService | None = None) -> None:
@@ -101,6 +103,7 @@ class JobClient(QObject):
         self._worker.finished_job.connect(self.finished)
         self._worker.failed_job.connect(self.failed)
         self._worker.progress.connect(self.progress)
+        self._worker.partial.connect(self.partial)
         self._worker.status.connect(self.status)
         self._worker.start()
 

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         c = self.controller
         c.result_ready.connect(self._on_result)
+        c.pending_changed.connect(self._on_pending)
         c.state_changed.connect(lambda: self.verdict_label.setText(""))
         c.error.connect(self.show_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
@@ -302,6 +303,14 @@ class MainWindow(QMainWindow):
     def _on_result(self, result) -> None:
         self.error_label.setText("")
         self.time_label.setText(f"run {result.elapsed_ms:.0f} ms")
+        self.time_label.setStyleSheet("")
+        self._on_pending(self.controller.pending)  # a newer run may still be on its way
+
+    def _on_pending(self, pending: tuple) -> None:
+        """While a run is on its way the status bar says what is still coming."""
+        if pending:
+            self.time_label.setText("⟳ updating: " + ", ".join(p.replace("_", " ") for p in pending))
+            self.time_label.setStyleSheet("color: #b36b00; font-weight: bold;")
 
     # ------------------------------------------------------------------ layout persistence
     def restore_window_state(self, text: str) -> bool:

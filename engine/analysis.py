@@ -155,6 +155,7 @@ class ReadContext:
     last_logits: Any  # torch.Tensor [V]
     start_layer: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. lens positions the caller asked
+    job: Job = field(default_factory=Job)  # a slow readout checks it between chunks (a newer edit supersedes the rest)
 
 
 class Readout:

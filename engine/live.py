@@ -35,7 +35,7 @@ def run_readouts(handle, prompt: Prompt, readouts: Mapping[str, Any], job: Job =
         capture |= analysis.needs(readouts[key], handle, prompt)
     cache, start = _forward(handle, ids, tuple(prompt.interventions), capture)
     ctx = ReadContext(handle, prompt, ids, tuple(handle.decode_tokens(ids)), target_id, foil_id, cache,
-                      cache.logits[0, -1].float(), start)
+                      cache.logits[0, -1].float(), start, job=job)
     results: dict[str, Any] = {}
     for key in sorted(analyses, key=lambda k: getattr(analyses[k], "order", 5)):
         results[key] = analyses[key].read(ctx, readouts[key])

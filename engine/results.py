@@ -97,6 +97,10 @@ class RunResult:
     readouts: dict = field(default_factory=dict)  # key -> result of every readout run (new techniques' too)
     unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
     unknown_words: tuple[str, ...] = ()  # the words typed there
+    # False for a progressive result: what is read so far (the prediction and DLA first);
+    # asked readouts still to come are None and `pending` names them
+    complete: bool = True
+    pending: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

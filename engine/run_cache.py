@@ -36,6 +36,7 @@ class CleanRunCache:
 
     key: bytes = b""
     store: dict[str, torch.Tensor] = field(default_factory=dict)
+    derived: dict[tuple, object] = field(default_factory=dict)  # readouts of this clean run (lens rows)
     hits: int = 0  # runs that resumed (tests and benchmarks read it)
     max_bytes: int = 512 * 1024 ** 2  # a clean run's captures above this are not kept (long prompts, big models)
 
@@ -46,9 +47,19 @@ class CleanRunCache:
     def remember(self, ids: np.ndarray, store: dict[str, torch.Tensor]) -> None:
         size = sum(t.numel() * t.element_size() for t in store.values())
         if size > self.max_bytes:
-            self.key, self.store = b"", {}  # resuming is a speed-up, never worth holding gigabytes
+            self.key, self.store, self.derived = b"", {}, {}  # resuming is a speed-up, never worth holding gigabytes
             return
         self.key, self.store = ids.tobytes(), dict(store)
+        self.derived = {}
+
+    def remember_derived(self, ids: np.ndarray, key: tuple, value: object) -> None:
+        """A readout of the clean run of `ids` (e.g. its logit lens), for edited runs to reuse
+        the rows their edits cannot reach."""
+        if ids.tobytes() == self.key:
+            self.derived[key] = value
+
+    def derived_for(self, ids: np.ndarray, key: tuple) -> object | None:
+        return self.derived.get(key) if ids.tobytes() == self.key else None
 
     def start_layer(self, ids: np.ndarray, first_edited: int, capture: set[str]) -> int:
         """Where a run whose first edit is at block `first_edited` may start (0 = from the

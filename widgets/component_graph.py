@@ -72,6 +72,7 @@ class ComponentGraph(QWidget):
         self.view.zoom_requested.connect(self.zoom_by)
         self.view.refit_requested.connect(self.fit)
 
+        self.updating = False  # numbers on display are the previous run's (set_updating)
         self.summary = QLabel("Drag a head or MLP onto the ablation bin to ablate it")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
@@ -318,6 +319,14 @@ class ComponentGraph(QWidget):
 
     def set_summary(self, html: str) -> None:
         self.summary.setText(html)
+
+    def set_updating(self, updating: bool) -> None:
+        """The nodes already show the new edit; until its numbers arrive, the numbers beside
+        it are greyed and say so (nothing may look final before it is)."""
+        self.updating = updating
+        self.summary.setStyleSheet("color: #9a9a9a;" if updating else "")
+        self.summary.setToolTip("⟳ updating: these numbers are the previous run's" if updating else "")
+        self.view.setStyleSheet("QGraphicsView { border: 2px dashed #f0a000; }" if updating else "")
 
     def set_large_text(self, large: bool) -> None:
         """Presentation mode: bigger node and header text, a bigger bin; hints out of the way."""

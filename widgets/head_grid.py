@@ -162,6 +162,14 @@ class HeadGrid(QWidget):
         return self.view
 
     # ------------------------------------------------------------------ data in
+    def set_stale(self, stale: bool) -> None:
+        """Dim the patterns while the run that replaces them is on its way."""
+        self.image.setOpacity(0.4 if stale else 1.0)
+
+    @property
+    def stale(self) -> bool:
+        return self.image.opacity() < 1.0
+
     def set_patterns(self, patterns: np.ndarray, tokens: list[str] | None = None) -> None:
         """patterns: [layers, heads, S, S] in [0, 1]. Same shape as before: only the pixels
         change (the zoom, the layer range and the frames stay)."""

@@ -31,6 +31,7 @@ __all__ = ["LensData", "LogitLensHeatmap", "demo"]
 
 CAPTION = "Logit lens: what each layer's residual stream predicts next (wheel: zoom, drag: pan, click: focus a position)"
 STALE_CAPTION = "Logit lens: paused while you drag (it updates when the knob rests)"
+UPDATING_CAPTION = "Logit lens: ⟳ updating… (these rows are the previous run's)"
 QUANTITIES = {"top1": "top-1 probability", "target_prob": "target probability", "target_rank": "target rank"}
 MIN_CELL_WIDTH = 28  # pixels a cell needs before its top-1 token is written in it
 CELL_PAD = 4
@@ -253,9 +254,10 @@ class LogitLensHeatmap(QWidget):
         self.focus_marker.setRect(QRectF(col - 0.5, -0.5, 1, len(self.data.layer_labels)))
         self._render_side()
 
-    def set_stale(self, stale: bool) -> None:
-        """Dim while a live drag runs without the lens; it refreshes when the drag rests."""
-        self.caption.setText(STALE_CAPTION if stale else CAPTION)
+    def set_stale(self, stale: bool, updating: bool = False) -> None:
+        """Dim what no longer matches the state: while a live drag runs without the lens (it
+        refreshes when the drag rests), or (`updating`) while the new lens is computed."""
+        self.caption.setText((UPDATING_CAPTION if updating else STALE_CAPTION) if stale else CAPTION)
         for item in (self.image, self.cell_text):
             item.setOpacity(0.35 if stale else 1.0)
 

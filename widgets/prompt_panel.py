@@ -67,6 +67,7 @@ class PromptPanel(QWidget):
         self.chips.setMinimumHeight(84)  # two rows of chips without scrolling
         self.chips.itemClicked.connect(lambda item: self.position_clicked.emit(self.chips.row(item)))
 
+        self.updating = False  # predictions on display are the previous run's (set_updating)
         self.predictions = QTableWidget(0, 2)
         self.predictions.setHorizontalHeaderLabels(["next token", "probability"])
         self.predictions.verticalHeader().setVisible(False)
@@ -158,6 +159,14 @@ class PromptPanel(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.predictions.setItem(row, 1, item)
         self.summary.setText(summary or " ")
+
+    def set_updating(self, updating: bool) -> None:
+        """Grey the predictions and the summary while the run that replaces them is on its way."""
+        self.updating = updating
+        style = "color: #9a9a9a;" if updating else ""
+        self.predictions.setStyleSheet(f"QTableWidget {{ {style} }}" if updating else "")
+        self.summary.setStyleSheet(style)
+        self.summary.setToolTip("updating…" if updating else "")
 
     def set_compact(self, compact: bool) -> None:
         """Presentation layout: no token chips, a wide predictions table."""

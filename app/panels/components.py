@@ -28,6 +28,8 @@ class ComponentsPanel(Panel):
         self.ctx.document.on("interventions", lambda items: graph.set_interventions(as_node_state(items)))
         self.ctx.results.on("baseline", lambda _: self.update_graph())
         c.result_ready.connect(self.guard(lambda _: self.update_graph()))
+        c.partial_ready.connect(self.guard(lambda result: result.dla is not None and self.update_graph(result)))
+        c.pending_changed.connect(lambda pending: graph.set_updating("dla" in pending or "prediction" in pending))
 
     def on_model_loaded(self, loaded) -> None:
         self._scale_key = None
@@ -37,10 +39,11 @@ class ComponentsPanel(Panel):
     def selected_names(self) -> list[str]:
         return self.widget.selected_names()
 
-    def update_graph(self) -> None:
-        """Node colours = DLA of the current run; deltas and the summary against the baseline."""
+    def update_graph(self, result=None) -> None:
+        """Node colours = DLA of the current run (or of a progressive `result` of it); deltas
+        and the summary against the baseline."""
         c = self.controller
-        result, base = c.last_result, c.baseline
+        result, base = result or c.last_result, c.baseline
         if result is None:
             return
         after = graph_values(result)

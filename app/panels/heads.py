@@ -33,6 +33,8 @@ class HeadsPanel(Panel):
         self.ctx.document.on("interventions", self._show_marks)
         self.ctx.results.on("head_scores", lambda _: self._refresh_scores())
         c.result_ready.connect(self.guard(self._show))
+        c.partial_ready.connect(self.guard(lambda result: result.patterns is not None and self._show(result)))
+        c.pending_changed.connect(lambda pending: grid.set_stale("patterns" in pending))
 
     def _open_head(self, layer: int, head: int) -> None:
         self.controller.focus_head(layer, head)

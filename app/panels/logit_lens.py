@@ -20,6 +20,8 @@ class LogitLensPanel(Panel):
         self.widget.position_clicked.connect(self.controller.focus_position)
         self.ctx.document.on("focused_position", lambda p: p is not None and self.widget.set_focus(p))
         self.controller.result_ready.connect(self.guard(self._show))
+        self.controller.pending_changed.connect(
+            lambda pending: "logit_lens" in pending and self.widget.set_stale(True, updating=True))
 
     def _show(self, result) -> None:
         lens = result.logit_lens

@@ -36,6 +36,8 @@ class PromptPanelDock(Panel):
         doc.on("target", lambda _: self._show_answer())
         doc.on("foil", lambda _: self._show_answer())
         c.result_ready.connect(self.guard(self._show))
+        c.partial_ready.connect(self.guard(self._show))  # the numbers come before the rest of a run
+        c.pending_changed.connect(lambda pending: w.set_updating("prediction" in pending))
 
     def _show_answer(self) -> None:
         s, w = self.controller.state, self.widget

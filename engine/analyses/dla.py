@@ -62,7 +62,7 @@ class DlaReadout(Readout):
 
     key = "dla"
     Params = NoParams
-    order = 2
+    order = 1  # the graph's numbers: right after the prediction
 
     def needs(self, params: NoParams, handle, prompt: Prompt) -> set[str]:
         if not (prompt.target and prompt.foil):

@@ -47,18 +47,42 @@ class LiveRun:
     version = 1
 
     def run(self, handle, inputs: Prompt, params: RunParams, job: Job = NO_JOB) -> RunResult:
+        """The whole run; with `job.emit`, progressive RunResults ('run', complete=False) as
+        soon as the numbers (prediction, DLA) are read and again when the patterns are, so the
+        panels showing them paint before the logit lens is done."""
         if not isinstance(inputs, Prompt):
             raise EngineError("a run takes one prompt")
         start = time.perf_counter()
-        results = run_readouts(handle, inputs, asked_readouts(params), job)
-        p = results["prediction"]
-        return RunResult(
-            prompt=inputs.text, token_ids=p.token_ids, tokens=p.tokens, interventions=tuple(inputs.interventions),
-            top_ids=p.top_ids, top_tokens=p.top_tokens, top_probs=p.top_probs, target_id=p.target_id,
-            foil_id=p.foil_id, target_prob=p.target_prob, logit_diff=p.logit_diff,
-            patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
-            dla=results.get("dla"), device=handle.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
-            readouts=results, unknown_positions=p.unknown_positions, unknown_words=p.unknown_words)
+        asked = asked_readouts(params)
+        reader = job
+        if job.emit is not None:
+            read: dict[str, Any] = {}
+
+            def emit(key: str, value: Any) -> None:
+                read[key] = value
+                rest = tuple(k for k in asked if k not in read)
+                if rest and key in PROGRESSIVE and all(k in read for k in NUMBERS if k in asked):
+                    job.emit("run", assemble(handle, inputs, read, start, rest))
+
+            reader = Job(job.progress, job.cancelled, emit)
+        return assemble(handle, inputs, run_readouts(handle, inputs, asked, reader), start)
+
+
+NUMBERS = ("prediction", "dla")  # what the user reads first: the answer's numbers and the graph's
+PROGRESSIVE = frozenset({"prediction", "dla", "patterns"})  # a progressive result after each of these
+
+
+def assemble(handle, inputs: Prompt, results: dict[str, Any], start: float, pending: tuple[str, ...] = ()) -> RunResult:
+    """A RunResult from the readouts read so far (all of them unless `pending` names some)."""
+    p = results["prediction"]
+    return RunResult(
+        prompt=inputs.text, token_ids=p.token_ids, tokens=p.tokens, interventions=tuple(inputs.interventions),
+        top_ids=p.top_ids, top_tokens=p.top_tokens, top_probs=p.top_probs, target_id=p.target_id,
+        foil_id=p.foil_id, target_prob=p.target_prob, logit_diff=p.logit_diff,
+        patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
+        dla=results.get("dla"), device=handle.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
+        readouts=dict(results), unknown_positions=p.unknown_positions, unknown_words=p.unknown_words,
+        complete=not pending, pending=pending)
 
 
 register(LiveRun())

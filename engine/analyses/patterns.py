@@ -10,7 +10,7 @@ def pattern_names(n_layers: int) -> list[str]:
 
 
 class PatternsReadout(StackedCaptures):
-    key, order = "patterns", 1
+    key, order = "patterns", 2
     names = staticmethod(pattern_names)
 
 

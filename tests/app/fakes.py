@@ -15,6 +15,7 @@ class FakeClient(QObject):
     finished = Signal(int, str, object)
     failed = Signal(int, str, str)
     progress = Signal(int, str, int, int)
+    partial = Signal(int, str, str, object)
     status = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:

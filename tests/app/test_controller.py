@@ -149,3 +149,41 @@ def test_after_shutdown_nothing_queued_reaches_the_views(qtbot, loaded_controlle
     run, _ = client.last("run")
     client.finish(run, fake_result(controller.state.prompt))
     assert arrived == []
+
+
+def partial_of(result: RunResult, pending: tuple[str, ...]) -> RunResult:
+    from dataclasses import replace
+
+    return replace(result, patterns=None, complete=False, pending=pending)
+
+
+def test_progressive_results_show_numbers_first_and_say_what_is_pending(qtbot, loaded_controller) -> None:
+    controller, client = loaded_controller
+    run_id, request = client.last("run")
+    pendings: list[tuple] = []
+    controller.pending_changed.connect(pendings.append)
+    controller.ablate(["L1.H2"])
+    newer, request = client.last("run")
+    assert controller.pending == ("prediction", *request.params["want"])
+    partials, completes = [], []
+    controller.partial_ready.connect(partials.append)
+    controller.result_ready.connect(completes.append)
+    full = fake_result("When Mary and John went", (Ablation("L1.H2"),))
+    client.partial.emit(newer, "run", "run", partial_of(full, ("patterns", "logit_lens")))
+    assert [p.complete for p in partials] == [False] and completes == []
+    assert controller.shown_result is partials[0] and controller.last_result is not partials[0]
+    assert controller.pending == ("patterns", "logit_lens")
+    client.partial.emit(run_id, "run", "run", partial_of(full, ("logit_lens",)))  # older than what is shown
+    assert len(partials) == 1
+    client.finish(newer, full)
+    assert completes == [full] and controller.pending == () and controller.shown_result is full
+    assert pendings[-1] == ()
+
+
+def test_a_failed_run_clears_the_pending_state(qtbot, loaded_controller) -> None:
+    controller, client = loaded_controller
+    controller.ablate(["L0.H1"])
+    newer, _ = client.last("run")
+    assert controller.pending
+    client.fail(newer, "Out of memory")
+    assert controller.pending == () and controller.partial_result is None

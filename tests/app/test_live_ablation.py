@@ -144,3 +144,23 @@ def test_a_display_failure_is_reported_and_the_window_keeps_working(qtbot, windo
     monkeypatch.undo()
     window.controller.result_ready.emit(window.controller.last_result)
     assert window.error_label.text() == ""
+
+
+def test_a_drop_paints_the_numbers_first_and_marks_what_is_still_coming(qtbot, demo_window) -> None:
+    """Between the drop and its numbers the graph, the predictions and the patterns say they
+    are the previous run's; the numbers arrive (progressively) before the lens; then nothing
+    is marked stale."""
+    window = demo_window
+    c, graph, grid, prompt = window.controller, window.view("graph"), window.view("heads"), window.view("prompt")
+    events = []
+    c.partial_ready.connect(lambda r: events.append(("partial", r.dla is not None, r.logit_lens is None)))
+    c.result_ready.connect(lambda r: events.append(("complete", r.dla is not None, r.logit_lens is None)))
+    c.ablate(["L1.H4"])
+    assert graph.updating and prompt.updating and grid.stale
+    assert "updating" in window.time_label.text() and "lens" in window.time_label.text()
+    qtbot.waitUntil(lambda: any(kind == "complete" for kind, *_ in events), timeout=TIMEOUT)
+    assert events[0] == ("partial", True, True)  # the numbers, before the lens
+    assert events[-1] == ("complete", True, False)
+    assert not graph.updating and not prompt.updating and not grid.stale
+    assert "updating" not in window.time_label.text() and "ms" in window.time_label.text()
+    assert "updating" not in window.view("lens").caption.text()

@@ -63,3 +63,57 @@ def test_a_clean_run_too_large_to_keep_is_not_cached() -> None:
     assert engine._clean_run.store == {}
     engine.run(PROMPT, (Ablation("L1.H4"),), want=WANT, target="Mary", foil="John")
     assert engine._clean_run.hits == 0
+
+
+def test_an_edited_run_unembeds_only_the_lens_rows_its_edit_can_reach(tmp_path, monkeypatch) -> None:
+    """Rows before the first edited layer are the clean run's lens; the spliced lens equals
+    a lens computed in full on an engine with nothing cached."""
+    import engine.analyses.logit_lens as lens_module
+    from training.tiny_models import save_random_gpt2
+
+    engine = Engine(save_random_gpt2(tmp_path, PROMPT.split(), n_layer=6), device="cpu")
+    rows_computed: list[int] = []
+    real = lens_module.logit_lens
+    monkeypatch.setattr(lens_module, "logit_lens", lambda resid, *a, **k: (rows_computed.append(resid.shape[0]),
+                                                                          real(resid, *a, **k))[1])
+    engine.run(PROMPT, want=("logit_lens",), target="Mary", foil="John")
+    edited = engine.run(PROMPT, (Ablation("L4.H1"),), want=("logit_lens",), target="Mary", foil="John")
+    assert rows_computed == [7, 3]  # embed + 6 layers, then the residual entering L4 onwards
+    full = Engine(engine.loaded, device="cpu").run(PROMPT, (Ablation("L4.H1"),), want=("logit_lens",),
+                                                   target="Mary", foil="John").logit_lens
+    lens = edited.logit_lens
+    assert lens.layer_labels == full.layer_labels and (lens.top_ids == full.top_ids).all()
+    np.testing.assert_allclose(lens.top_probs, full.top_probs, atol=1e-6)
+    np.testing.assert_allclose(lens.target_probs, full.target_probs, atol=1e-6)
+    assert (lens.target_ranks == full.target_ranks).all()
+
+
+def test_lens_probabilities_and_ranks_equal_a_numpy_softmax(tmp_path) -> None:
+    """The lens never materialises probabilities: check its top-k, target probability and
+    rank against numpy on the same residual rows."""
+    import torch
+
+    engine = Engine(device="cpu")
+    result = engine.run(PROMPT, want=("logit_lens", "resid"), target="Mary", foil="John")
+    with torch.inference_mode():
+        logits = engine.handle.lens_logits()(torch.from_numpy(result.resid.reshape(-1, result.resid.shape[-1])))
+    logits = logits.double().numpy().reshape(*result.resid.shape[:2], -1)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    lens, target = result.logit_lens, result.target_id
+    np.testing.assert_allclose(lens.top_probs[..., 0], probs.max(-1), atol=1e-5)  # float32 vs float64
+    np.testing.assert_allclose(lens.target_probs, probs[..., target], atol=1e-5)
+    np.testing.assert_array_equal(lens.target_ranks, (logits > logits[..., target:target + 1]).sum(-1))
+
+
+def test_a_superseded_lens_stops_between_chunks(monkeypatch) -> None:
+    import engine.analyses.logit_lens as lens_module
+    from engine.analysis import Cancelled, Job
+
+    monkeypatch.setattr(lens_module, "CHUNK_ELEMENTS", 1)  # one row per chunk
+    engine = Engine(device="cpu")
+    checks: list[int] = []
+    job = Job(cancelled=lambda: checks.append(1) or len(checks) >= 2)
+    with pytest.raises(Cancelled):
+        engine.run(PROMPT, want=("logit_lens",), target="Mary", foil="John", job=job)
+    assert len(checks) == 2  # asked between the first and second chunk, and it stopped there
