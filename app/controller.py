@@ -25,6 +25,7 @@ from .workspace import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, ViewState, Workspace
 
 LENS_TAIL = 12
 SETTLE_MS = 250  # after the last knob move, the full analyses run
+STALE_AFTER_MS = 100  # a part still missing this long after an edit is greyed as stale
 LIVE_LANES = ("run", "baseline")
 
 
@@ -32,7 +33,7 @@ class Controller(QObject):
     model_loaded = Signal(object)  # Loaded
     result_ready = Signal(object)  # engine.results.RunResult of the live run, complete
     partial_ready = Signal(object)  # a progressive RunResult of the newest run (numbers first, complete=False)
-    pending_changed = Signal(tuple)  # readout keys the newest live run has still to deliver; () when idle
+    pending_changed = Signal(tuple)  # readouts the newest run still owes, once late (stale_after_ms); () when done
     interventions_changed = Signal(tuple)
     state_changed = Signal()  # anything the user set that a session saves (for "unsaved changes")
     load_failed = Signal(str)
@@ -54,7 +55,11 @@ class Controller(QObject):
         self._shown_run = 0  # id of the run result on display
         self._shown_partial = 0  # id of the run whose progressive result is on display
         self.partial_result = None  # the progressive result on display, until its run completes
-        self.pending: tuple[str, ...] = ()
+        self.pending: tuple[str, ...] = ()  # readouts the newest live run has still to deliver
+        self._marked_pending: tuple[str, ...] = ()  # what the views were told is stale
+        self.stale_after_ms = STALE_AFTER_MS
+        self._stale_timer = QTimer(self, singleShot=True)
+        self._stale_timer.timeout.connect(self._publish_pending)
         self._shown_key: tuple | None = None  # (prompt, target, foil) it was run with
         self._cancelled_loads: set[int] = set()
         self.undo_stack = QUndoStack(self)
@@ -222,9 +227,22 @@ class Controller(QObject):
         return request_id
 
     def _set_pending(self, pending: tuple[str, ...]) -> None:
-        if pending != self.pending:
-            self.pending = pending
-            self.pending_changed.emit(pending)
+        """`pending` is always the truth; the views hear of it (and grey what is stale) only
+        when a part is still missing after `stale_after_ms`: a drop whose numbers arrive
+        sooner paints no stale marks at all, and none of their painting competes with the
+        engine thread in the few milliseconds that matter."""
+        self.pending = pending
+        if pending and not self._marked_pending and self.stale_after_ms > 0:
+            if not self._stale_timer.isActive():
+                self._stale_timer.start(self.stale_after_ms)
+            return
+        self._stale_timer.stop()
+        self._publish_pending()
+
+    def _publish_pending(self) -> None:
+        if self.pending != self._marked_pending:
+            self._marked_pending = self.pending
+            self.pending_changed.emit(self.pending)
 
     def _on_partial(self, request_id: int, lane: str, key: str, payload: object) -> None:
         """A progressive result of a live run: shown when it is of the current prompt and no
@@ -268,9 +286,8 @@ class Controller(QObject):
 
     # ------------------------------------------------------------------ internals
     def _update(self, **changes) -> None:
-        if self.document.update(**changes):
+        if self.document.update(before_notify=self.request_run, **changes):
             self.state_changed.emit()
-            self.request_run()
 
     def is_stale(self, request_id: int, lane: str) -> bool:
         return self.client.is_stale(request_id, lane)

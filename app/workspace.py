@@ -48,11 +48,16 @@ class Document(QObject):
     def state(self) -> ViewState:
         return self._state
 
-    def update(self, **changes: Any) -> tuple[str, ...]:
-        """Apply changes; emit `changed` once per field whose value changed; return those fields."""
+    def update(self, before_notify: Callable[[], Any] | None = None, **changes: Any) -> tuple[str, ...]:
+        """Apply changes; emit `changed` once per field whose value changed; return those fields.
+        `before_notify` runs (when something changed) after the new state is in and before
+        any view hears of it: the controller submits the run first, so the engine computes
+        while the views restyle for the edit."""
         new = replace(self._state, **changes)
         touched = tuple(name for name in FIELDS if getattr(new, name) != getattr(self._state, name))
         self._state = new
+        if touched and before_notify is not None:
+            before_notify()
         for name in touched:
             self.changed.emit(name, getattr(new, name))
         return touched

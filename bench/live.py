@@ -1,21 +1,27 @@
-"""Live ablation smoothness: scripted drops and a 5-second knob drag through the real
-window, engine thread and panels (offscreen), on the demo model and on a random-init
-GPT-2-small-shaped model (12 x 12, d_model 768), 32-token prompt, CPU.
+"""Live ablation at real size: scripted drops, undos and a 5-second knob drag through the real
+window, engine thread and panels (offscreen, CPU), as ratios to a bare forward of the same
+prompt measured in the same process.
 
-Columns:
-  drop→paint p50/p95  from an ablate/restore request to every panel updated and painted
-  drop engine         the engine thread's time for a drop's run (RunResult.elapsed_ms): forward,
-                      patterns, logit lens, direct logit attribution, while the UI thread paints
-  bare fwd            one plain HF forward of the same prompt, same process, nothing else running
-  knob engine         the same during the 5 s knob drag (an expensive lens waits for the knob to rest)
-  ratios              target <= 1.15
-  max loop gap        largest gap between event-loop ticks during a 5 s drag at 120 Hz (target <= 50 ms)
-  runs/moves          model runs executed for the 600 knob moves of that drag (coalescing)
+Models: the demo model and a random GPT-2-small-shaped one (32 tokens), SmolLM2-135M (real
+weights from `make real-model`, the 14-token IOI prompt) and a random GPT-2-XL-shaped one
+(48 x 25 heads, d_model 1600, 16 tokens; `--no-xl` skips it: it needs ~7 GB).
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/live.py"""
+Columns (medians over single-head ablations at 6 layers spread through the model):
+  bare fwd       one plain HF forward of the prompt (no hooks, no cache), same process
+  engine→numbers the engine thread's own time to the numbers (forward resumed at the edit + prediction + DLA)
+  drop→numbers   ablate → the prediction and the graph's numbers painted (a progressive result)
+  drop→all       ablate → every visible panel painted (patterns, lens, detail)
+  undo→all       restore → every panel painted again
+  ratios         x bare fwd; targets (issue 15): numbers <= 1.0, all <= 2.0
+  max loop gap   the largest gap between event-loop ticks during a 5 s knob drag at 120 Hz (<= 50 ms)
+  runs/moves     model runs executed for the knob's moves (coalescing)
+  peak RSS/wts   the largest resident size seen (whole process, every panel open) over the weights' size
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/live.py [--no-xl] [--only NAME]"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -28,36 +34,74 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 import torch  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.controller import Controller, ViewState  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from engine import Engine  # noqa: E402
-from training.tiny_models import gpt2_small_shaped  # noqa: E402
+from training.tiny_models import gpt2_small_shaped, save_random_gpt2  # noqa: E402
 
-N_TOKENS = 32
+IOI = ("When Mary and John went to the store, John gave a drink to", " Mary", " John")
 
 
-def wait(app: QApplication, condition, timeout_s: float = 300.0) -> None:
+PEAK = [0]  # the largest resident size seen while waiting (this row's, reset per row)
+
+
+WAKE: list = []  # signals that may make a condition true (the controller's results)
+
+
+def wait(app: QApplication, condition, timeout_s: float = 600.0) -> None:
+    """Run the event loop idle, as the app does, until `condition` holds: checked when a
+    result signal arrives and every 20 ms (a busy poll would hold the GIL against the engine
+    thread and slow the very thing measured)."""
     end = time.perf_counter() + timeout_s
-    while not condition():
-        app.processEvents()
-        if time.perf_counter() > end:
-            raise TimeoutError("no result in time")
-        time.sleep(0.0005)
+    process, loop, timer = psutil.Process(), QEventLoop(), QTimer()
+    timer.setInterval(20)
+
+    def check(*_: object) -> None:
+        PEAK[0] = max(PEAK[0], process.memory_info().rss) if PEAK_SAMPLES.tick() else PEAK[0]
+        if condition() or time.perf_counter() > end:
+            loop.quit()
+
+    timer.timeout.connect(check)
+    for signal in WAKE:
+        signal.connect(check, Qt.ConnectionType.QueuedConnection)  # after the panels' own slots
+    timer.start()
+    if not condition():
+        loop.exec()
+    timer.stop()
+    for signal in WAKE:
+        signal.disconnect(check)
+    if not condition():
+        raise TimeoutError("no result in time")
 
 
-def prompt_for(engine: Engine) -> tuple[str, str, str]:
+class _Every:
+    """True once every n calls (RSS sampling costs ~20 µs: not at every 2 ms tick)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.i = n, 0
+
+    def tick(self) -> bool:
+        self.i += 1
+        return self.i % self.n == 0
+
+
+PEAK_SAMPLES = _Every(3)
+
+
+def random_prompt(engine: Engine, n_tokens: int) -> tuple[str, str, str]:
     rng = np.random.default_rng(0)
-    ids = engine.random_token_ids((N_TOKENS - len(engine._special_prefix),), rng)
+    ids = engine.random_token_ids((n_tokens - len(engine._special_prefix),), rng)
     words = engine.decode_tokens(ids)
     return " ".join(words), words[0], words[1]
 
 
-def bare_forward_ms(engine: Engine, prompt: str, runs: int = 15) -> float:
+def bare_forward_ms(engine: Engine, prompt: str, runs: int = 9) -> float:
     ids = torch.from_numpy(engine.tokenize(prompt))[None]
     times = []
     for i in range(runs + 2):
@@ -69,37 +113,67 @@ def bare_forward_ms(engine: Engine, prompt: str, runs: int = 15) -> float:
     return statistics.median(times)
 
 
-def bench(app: QApplication, label: str, source: str | None) -> tuple:
+def weights_bytes(engine: Engine) -> int:
+    return sum(p.numel() * p.element_size() for p in engine.model.parameters())
+
+
+def bench(app: QApplication, label: str, source: str | None, n_tokens: int | None) -> dict:
     engine = Engine(source, device="cpu")
-    prompt, target, foil = prompt_for(engine)
+    prompt, target, foil = IOI if n_tokens is None else random_prompt(engine, n_tokens)
     bare = bare_forward_ms(engine, prompt)
-    n_layers, n_heads = engine.info.n_layers, engine.info.n_heads
+    n_layers, n_heads, weights = engine.info.n_layers, engine.info.n_heads, weights_bytes(engine)
+    tokens = len(engine.tokenize(prompt))
     del engine
 
+    PEAK[0] = 0
     controller = Controller()
     controller.state = ViewState(prompt=prompt, target=target, foil=foil)
     window = MainWindow(controller, Settings())
     window.files.ask = lambda *a: None  # never stop the bench on an "unsaved changes" question
     window.resize(1400, 950)
     window.show()
+    WAKE[:] = [controller.partial_ready, controller.result_ready, controller.pending_changed]
     controller.load_model(source, "cpu")
     wait(app, lambda: controller.last_result is not None and controller.results.get("head_scores") is not None)
+    wait(app, lambda: not controller.pending)
 
-    # drops: ablate a head, then restore it; time until the result is shown and painted
-    latencies, engine_ms = [], []
-    heads = [f"L{l}.H{h}" for l in range(n_layers) for h in range(n_heads)]
-    for i in range(24):
-        name = heads[(i // 2 * 5) % len(heads)]
-        shown = controller.displayed_ids[-1]
+    numbers_at: list[float] = []
+    engine_ms: list[float] = []  # the engine thread's time to the numbers (RunResult.elapsed_ms)
+
+    def numbers_in(result) -> None:
+        if result.dla is not None and not numbers_at:
+            numbers_at.append(time.perf_counter())
+            engine_ms.append(result.elapsed_ms)
+
+    controller.partial_ready.connect(numbers_in)
+    controller.result_ready.connect(numbers_in)
+
+    def timed(action) -> tuple[float, float]:
+        """(ms to the numbers painted, ms to every panel painted) for one edit."""
+        numbers_at.clear()
         start = time.perf_counter()
-        controller.ablate([name]) if i % 2 == 0 else controller.restore([name])
-        wait(app, lambda: controller.displayed_ids[-1] != shown)
-        window.repaint()  # synchronous paint of every visible panel
-        latencies.append((time.perf_counter() - start) * 1e3)
-        engine_ms.append(controller.last_result.elapsed_ms)
+        action()
+        wait(app, lambda: bool(numbers_at))
+        window.repaint()  # the numbers' panels paint (synchronously) before the rest arrives
+        numbers = (time.perf_counter() - start) * 1e3
+        wait(app, lambda: not controller.pending and controller.result_is_current())
+        window.repaint()
+        return numbers, (time.perf_counter() - start) * 1e3
 
-    # a 5-second knob drag at 120 Hz on one selected head, while measuring event-loop gaps
-    window.view("graph").nodes[heads[-1]].setSelected(True)
+    layers = sorted({int(round(x)) for x in np.linspace(0, n_layers - 1, 6)})
+    drops, undos, drop_engine = [], [], []
+    for layer in layers:
+        name = f"L{layer}.H{min(1, n_heads - 1)}"
+        drops.append(timed(lambda: controller.ablate([name])))
+        drop_engine.append(engine_ms[-1])
+        if os.environ.get("BENCH_DEBUG"):
+            print(label, name, f"engine {engine_ms[-1]:.1f} ms, numbers {drops[-1][0]:.1f}, all {drops[-1][1]:.1f}")
+        undos.append(timed(lambda: controller.restore([name]))[1])
+
+    # a 5-second knob drag at 120 Hz on one selected head, measuring event-loop gaps
+    last_head = f"L{n_layers - 1}.H{n_heads - 1}"
+    graph = window.view("graph")
+    graph.nodes[last_head].setSelected(True)
     runs_before = controller.client.runs_executed
     clock, gaps, moves = QElapsedTimer(), [], [0]
     clock.start()
@@ -112,10 +186,8 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
 
     def move() -> None:
         moves[0] += 1
-        window.view("graph").slider.setValue(int(100 + 90 * np.sin(moves[0] / 20)))
+        graph.slider.setValue(int(100 + 90 * np.sin(moves[0] / 20)))
 
-    knob_engine_ms: list[float] = []
-    controller.result_ready.connect(lambda r: knob_engine_ms.append(r.elapsed_ms))
     ticker, mover = QTimer(), QTimer()
     ticker.timeout.connect(tick)
     mover.timeout.connect(move)
@@ -128,26 +200,58 @@ def bench(app: QApplication, label: str, source: str | None) -> tuple:
     mover.stop()
     ticker.stop()
     runs = controller.client.runs_executed - runs_before
+    wait(app, lambda: not controller.pending)
+    peak = PEAK[0]
     window.close()
-    p50, p95 = np.percentile(latencies, [50, 95])
-    eng = statistics.median(engine_ms)
-    knob = statistics.median(knob_engine_ms)
-    return label, p50, p95, eng, bare, eng / bare, knob, knob / bare, max(gaps), f"{runs}/{moves[0]}"
+    app.processEvents()
+    numbers = statistics.median(d[0] for d in drops)
+    everything = statistics.median(d[1] for d in drops)
+    undo = statistics.median(undos)
+    return {"label": label, "shape": f"{n_layers}x{n_heads}, {tokens} tok", "bare": bare, "numbers": numbers,
+            "engine": statistics.median(drop_engine),
+            "all": everything, "undo": undo, "gap": max(gaps), "runs": f"{runs}/{moves[0]}",
+            "peak": peak / weights}
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-xl", action="store_true", help="skip the GPT-2-XL shape (1.5 B parameters)")
+    parser.add_argument("--only", help="run one row: demo, gpt2s, smollm2, xl")
+    parser.add_argument("--switch", type=float, default=None, help="sys.setswitchinterval (s), to study the GIL")
+    args = parser.parse_args()
+    if args.switch:
+        sys.setswitchinterval(args.switch)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    rows = [bench(app, "demo model", None)]
+    from engine.paths import REAL_MODEL_FOLDER, real_model_cache
+
+    rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(bench(app, "GPT-2-small shape (random)", str(gpt2_small_shaped(Path(tmp) / "gpt2s"))))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, {N_TOKENS} tokens, offscreen\n")
-    print("| model                      | drop→paint p50 | p95 ms | drop engine ms | bare fwd ms | drop/bare "
-          "| knob engine ms | knob/bare | max loop gap ms | runs/moves |")
-    print("|----------------------------|----------------|--------|----------------|-------------|-----------"
-          "|----------------|-----------|-----------------|------------|")
-    for label, p50, p95, eng, bare, ratio, knob, knob_ratio, gap, runs in rows:
-        print(f"| {label:<26} | {p50:14.1f} | {p95:6.1f} | {eng:14.1f} | {bare:11.1f} | {ratio:9.2f} "
-              f"| {knob:14.1f} | {knob_ratio:9.2f} | {gap:15.0f} | {runs:>10} |")
+        cases = [("demo", "demo model", lambda: None, 32),
+                 ("gpt2s", "GPT-2-small shape (random)", lambda: str(gpt2_small_shaped(Path(tmp) / "gpt2s")), 32),
+                 ("smollm2", "SmolLM2-135M (real)", lambda: str(real_model_cache() / REAL_MODEL_FOLDER), None)]
+        if not args.no_xl:
+            cases.append(("xl", "GPT-2-XL shape (random)", lambda: str(save_random_gpt2(
+                Path(tmp) / "xl", [f"t{i}" for i in range(50255)], n_layer=48, n_head=25, n_embd=1600,
+                n_positions=1024)), 16))
+        for key, label, make, n_tokens in cases:
+            if args.only and key != args.only:
+                continue
+            if key == "smollm2" and not (real_model_cache() / REAL_MODEL_FOLDER).is_dir():
+                notes.append("SmolLM2 skipped: run `make real-model`")
+                continue
+            rows.append(bench(app, label, make(), n_tokens))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, offscreen; "
+          "medians over single-head drops at 6 layers spread through the model\n")
+    print("| model | shape | bare fwd ms | engine→numbers x bare | drop→numbers ms | x bare | drop→all ms | x bare "
+          "| undo→all ms | x bare | max loop gap ms | runs/moves | peak RSS / weights |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['label']} | {r['shape']} | {r['bare']:.1f} | {r['engine'] / r['bare']:.2f} "
+              f"| {r['numbers']:.1f} | {r['numbers'] / r['bare']:.2f} "
+              f"| {r['all']:.1f} | {r['all'] / r['bare']:.2f} | {r['undo']:.1f} | {r['undo'] / r['bare']:.2f} "
+              f"| {r['gap']:.0f} | {r['runs']} | {r['peak']:.1f} |")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (QComboBox, QCompleter, QGraphicsScene, QGraphicsSimpleTextItem,
                                QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
@@ -76,6 +76,9 @@ class ComponentGraph(QWidget):
         self.summary = QLabel("Drag a head or MLP onto the ablation bin to ablate it")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
+        self.updating_mark = QLabel("⟳ updating…")  # shown while the numbers are the previous run's
+        self.updating_mark.setStyleSheet("color: #b36b00; font-weight: bold;")
+        self.updating_mark.setVisible(False)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Find: L23.H3, L23.mlp, L23, embed")
         self.search.setClearButtonEnabled(True)
@@ -118,7 +121,10 @@ class ComponentGraph(QWidget):
         controls.addWidget(restore_all)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.updating_mark, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         layout.addLayout(tools)
         layout.addWidget(self.hint)
         layout.addWidget(self.view, 1)
@@ -313,8 +319,9 @@ class ComponentGraph(QWidget):
     def set_interventions(self, state: dict[str, tuple[str, float | None]]) -> None:
         """name -> (method, factor): 'zero'/'mean'/'resample' ablations or ('scale', factor)."""
         for name, node in self.nodes.items():
-            node.state = state.get(name)
-            node.restyle(self.colour_scale)
+            if node.state != state.get(name):  # an edit touches a few nodes: restyle only those
+                node.state = state.get(name)
+                node.restyle(self.colour_scale)
         self.selection_changed_from_scene()
 
     def set_summary(self, html: str) -> None:
@@ -323,10 +330,15 @@ class ComponentGraph(QWidget):
     def set_updating(self, updating: bool) -> None:
         """The nodes already show the new edit; until its numbers arrive, the numbers beside
         it are greyed and say so (nothing may look final before it is)."""
+        if updating == self.updating:
+            return
         self.updating = updating
-        self.summary.setStyleSheet("color: #9a9a9a;" if updating else "")
+        palette = self.summary.palette()  # a palette, not a style sheet: this runs on every edit
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(150, 150, 150) if updating else
+                         self.palette().color(QPalette.ColorRole.WindowText))
+        self.summary.setPalette(palette)
         self.summary.setToolTip("⟳ updating: these numbers are the previous run's" if updating else "")
-        self.view.setStyleSheet("QGraphicsView { border: 2px dashed #f0a000; }" if updating else "")
+        self.updating_mark.setVisible(updating)
 
     def set_large_text(self, large: bool) -> None:
         """Presentation mode: bigger node and header text, a bigger bin; hints out of the way."""

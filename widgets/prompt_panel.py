@@ -5,7 +5,7 @@ corrupted prompt, and the model's top next-token predictions."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, QStringListModel, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCompleter, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -162,11 +162,14 @@ class PromptPanel(QWidget):
 
     def set_updating(self, updating: bool) -> None:
         """Grey the predictions and the summary while the run that replaces them is on its way."""
+        if updating == self.updating:
+            return
         self.updating = updating
-        style = "color: #9a9a9a;" if updating else ""
-        self.predictions.setStyleSheet(f"QTableWidget {{ {style} }}" if updating else "")
-        self.summary.setStyleSheet(style)
-        self.summary.setToolTip("updating…" if updating else "")
+        for widget, role in ((self.predictions, QPalette.ColorRole.Text), (self.summary, QPalette.ColorRole.WindowText)):
+            palette = widget.palette()  # a palette, not a style sheet: this runs on every edit
+            palette.setColor(role, QColor(150, 150, 150) if updating else self.palette().color(role))
+            widget.setPalette(palette)
+        self.summary.setToolTip("⟳ updating: these numbers are the previous run's" if updating else "")
 
     def set_compact(self, compact: bool) -> None:
         """Presentation layout: no token chips, a wide predictions table."""

@@ -78,15 +78,26 @@ class DlaReadout(Readout):
         parts: dict[str, torch.Tensor] = {"embed": store["hook_embed"][0, pos]}
         if "hook_pos_embed" in store:
             parts["pos_embed"] = store["hook_pos_embed"][0, pos]
+        # layers before the first edited one read the clean run's z: their heads' outputs are
+        # the clean run's, kept from when it was read (only the final norm's scale changes)
+        memo_key = ("dla_heads", pos)
+        clean = handle.clean_run.derived_for(ctx.ids, memo_key) if ctx.start_layer > 0 else None
+        outputs: dict[int, tuple] = {}
         with torch.inference_mode():
             for l in range(n_layers):
-                z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
-                head_out, b_o = handle.head_outputs(l, z)  # [H, d]: through W_O (and Gemma 2's post-norm)
+                if clean is not None and l < ctx.start_layer:
+                    head_out, b_o = clean[l]
+                else:
+                    z = store[f"blocks.{l}.attn.hook_z"][0, pos].view(n_heads, -1)  # [H, dh]
+                    head_out, b_o = handle.head_outputs(l, z)  # [H, d]: through W_O (and Gemma 2's post-norm)
+                outputs[l] = (head_out, b_o)
                 for h in range(n_heads):
                     parts[f"L{l}.H{h}"] = head_out[h]
                 if b_o is not None:
                     parts[f"L{l}.attn_bias"] = b_o
                 parts[f"L{l}.mlp"] = store[f"blocks.{l}.hook_mlp_out"][0, pos]
+        if not ctx.prompt.interventions:
+            handle.clean_run.remember_derived(ctx.ids, memo_key, outputs)
         with handle.readout():
             direction, bias_term = handle.logit_direction(ctx.target_id, ctx.foil_id)
             kind, weight, bias, eps = handle.final_norm_params()

@@ -30,9 +30,7 @@ def logit_lens(
     """resid: [R, P, d] residual stream rows (embed, after L0, ...) at the given positions.
 
     Computed in float32, in chunks of rows so a large vocabulary never holds R x P x V at
-    once, and in one go when it is small (the demo model: one matmul instead of R). The
-    probabilities are never materialised: top-k is taken on the logits and only the k
-    (and the target's) are turned into probabilities with the row's logsumexp. Between
+    once, and in one go when it is small (the demo model: one matmul instead of R). Between
     chunks the job may stop it (a newer edit supersedes the rest of an older lens)."""
     top_ids, top_probs, t_probs, t_ranks = [], [], [], []
     rows, positions_, d = resid.shape
@@ -42,14 +40,15 @@ def logit_lens(
             raise Cancelled("Cancelled")
         block = resid[start : start + chunk].reshape(-1, d)
         logits = unembed(final_norm(block)).float()  # [chunk * P, V]
-        lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-        top, i = logits.topk(min(k, logits.shape[-1]), dim=-1)  # a toy vocabulary may be smaller than k
+        probs = torch.softmax(logits, dim=-1)  # measured faster on CPU than logsumexp + exp of the top k
+        p, i = probs.topk(min(k, probs.shape[-1]), dim=-1)  # a toy vocabulary may be smaller than k
         top_ids.append(i)
-        top_probs.append(torch.exp(top - lse))
+        top_probs.append(p)
         if target_id is not None:
             target_logit = logits[:, target_id : target_id + 1]
-            t_probs.append(torch.exp(target_logit - lse)[:, 0])
-            t_ranks.append((logits > target_logit).sum(-1))
+            t_probs.append(probs[:, target_id])
+            # int32 sum: the int64 default doubled the cost of the rank (a third of the lens)
+            t_ranks.append((logits > target_logit).sum(-1, dtype=torch.int32).long())
 
     def join(parts: list[torch.Tensor]) -> np.ndarray:
         return torch.cat(parts).reshape(rows, positions_, *parts[0].shape[1:]).cpu().numpy()

@@ -177,6 +177,22 @@ def test_progressive_results_show_numbers_first_and_say_what_is_pending(qtbot, l
     assert len(partials) == 1
     client.finish(newer, full)
     assert completes == [full] and controller.pending == () and controller.shown_result is full
+    assert pendings == []  # everything came before the stale marks were due: no view greyed anything
+
+
+def test_parts_still_missing_after_the_delay_are_marked_stale_then_cleared(qtbot, loaded_controller) -> None:
+    controller, client = loaded_controller
+    controller.stale_after_ms = 10
+    pendings: list[tuple] = []
+    controller.pending_changed.connect(pendings.append)
+    controller.ablate(["L1.H2"])
+    newer, request = client.last("run")
+    qtbot.waitUntil(lambda: bool(pendings), timeout=1000)
+    assert pendings == [("prediction", *request.params["want"])]
+    full = fake_result("When Mary and John went", (Ablation("L1.H2"),))
+    client.partial.emit(newer, "run", "run", partial_of(full, ("logit_lens",)))
+    assert pendings[-1] == ("logit_lens",)  # once marked, the marks follow what arrives at once
+    client.finish(newer, full)
     assert pendings[-1] == ()
 
 

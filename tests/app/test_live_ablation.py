@@ -155,7 +155,9 @@ def test_a_drop_paints_the_numbers_first_and_marks_what_is_still_coming(qtbot, d
     events = []
     c.partial_ready.connect(lambda r: events.append(("partial", r.dla is not None, r.logit_lens is None)))
     c.result_ready.connect(lambda r: events.append(("complete", r.dla is not None, r.logit_lens is None)))
+    c.stale_after_ms = 0  # mark at once (by default only what is still missing after 100 ms)
     c.ablate(["L1.H4"])
+    qtbot.waitUntil(lambda: graph.updating or bool(events), timeout=TIMEOUT)
     assert graph.updating and prompt.updating and grid.stale
     assert "updating" in window.time_label.text() and "lens" in window.time_label.text()
     qtbot.waitUntil(lambda: any(kind == "complete" for kind, *_ in events), timeout=TIMEOUT)

@@ -31,3 +31,16 @@ def test_partials_come_in_reading_order_and_equal_the_final_result() -> None:
 def test_without_a_listener_a_run_is_one_complete_result() -> None:
     result = Engine(device="cpu").run(PROMPT, want=("patterns",), target="Mary", foil="John")
     assert result.complete and result.pending == ()
+
+
+def test_the_clean_run_asked_again_is_the_kept_one_and_an_edit_in_between_keeps_it() -> None:
+    """Restore all / undo back to the clean state costs no forward: the clean run of the same
+    prompt and parameters is kept with its residuals; another answer is computed anew."""
+    engine = Engine(device="cpu")
+    want = ("patterns", "logit_lens", "dla")
+    first = engine.run(PROMPT, want=want, target="Mary", foil="John")
+    engine.run(PROMPT, (Ablation("L1.H4"),), want=want, target="Mary", foil="John")
+    again = engine.run(PROMPT, want=want, target="Mary", foil="John")
+    assert again.patterns is first.patterns and again.logit_lens is first.logit_lens
+    other = engine.run(PROMPT, want=want, target="John", foil="Mary")
+    assert other.patterns is not first.patterns and other.logit_diff == -first.logit_diff
