@@ -1,5 +1,7 @@
-"""Patching speed (issue #7): all-heads activation patching (144 variants) on a random
-GPT-2-small-shaped model, CPU, 16 and 128 tokens, as ratios to one bare forward:
+"""Patching speed (issues #7, #15): all-heads activation patching on a random GPT-2-small-shaped
+model (144 heads; 16 and 128 tokens), SmolLM2-135M (270 heads, the 16-token IOI pair; --model
+smollm2) or a GPT-2-XL-shaped one (1200 heads; 16 and 64 tokens; --model xl), CPU, as ratios
+to one bare forward:
 
   engine, resumed      engine.analyses.patching.activation_patching: staircase batches that start at
                        the patched layer, the shared prefix's keys/values reused, two logits
@@ -16,7 +18,7 @@ four tokens before the end ("late", where an IOI-style name swap usually sits; o
 positions from there on are recomputed). All variants' numbers are checked against each
 other (max |Δ logit diff|).
 
-Run: .venv/bin/python bench/patching.py [--runs 3] [--tl-python /work/tl-venv/bin/python]"""
+Run: .venv/bin/python bench/patching.py [--model gpt2s|smollm2|xl] [--runs 3] [--tl-python /work/tl-venv/bin/python]"""
 
 from __future__ import annotations
 
@@ -77,7 +79,12 @@ def transformer_lens(tl_python: str, folder: Path, clean, corrupt, t: int, f: in
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl_python: str) -> list[tuple]:
+IOI_16 = ("When Mary and John went to the big store, John gave a cold drink to",
+          "When Mary and John went to the big store, Mary gave a cold drink to", " Mary", " John")
+
+
+def random_pair(engine: Engine, n: int, where: str) -> tuple[np.ndarray, np.ndarray, str, str, int, int]:
+    """Random tokens (a random-weights model), one of them changed in the corrupted copy."""
     rng = np.random.default_rng(n)
     body = engine.random_token_ids((n - 1,), rng)
     clean = np.concatenate([engine._special_prefix, body]).astype(np.int64)
@@ -86,6 +93,19 @@ def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl
     clean_s, corrupt_s = (" ".join(engine.decode_tokens(ids[len(engine._special_prefix):])) for ids in (clean, corrupt))
     assert np.array_equal(engine.tokenize(clean_s), clean) and np.array_equal(engine.tokenize(corrupt_s), corrupt)
     t, f = (int(x) for x in engine.random_token_ids((2,), rng))
+    return clean, corrupt, clean_s, corrupt_s, t, f
+
+
+def ioi_pair(engine: Engine) -> tuple[np.ndarray, np.ndarray, str, str, int, int]:
+    """A real model: the IOI sentence (16 tokens on SmolLM2) with the second name swapped."""
+    clean_s, corrupt_s, target, foil = IOI_16
+    return (engine.tokenize(clean_s), engine.tokenize(corrupt_s), clean_s, corrupt_s, engine.token_id(target),
+            engine.token_id(foil))
+
+
+def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl_python: str) -> list[tuple]:
+    clean, corrupt, clean_s, corrupt_s, t, f = ioi_pair(engine) if where == "ioi" else random_pair(engine, n, where)
+    n = len(clean)
     x = torch.from_numpy(clean)[None]
 
     def bare() -> None:
@@ -96,14 +116,15 @@ def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl
 
     resumed = activation_patching(engine, clean_s, corrupt_s, t, f, "head")
     ms = median_ms(lambda: activation_patching(engine, clean_s, corrupt_s, t, f, "head"), runs)
-    rows.append(("engine, resumed (144 variants)", ms, ms / bare_ms, "reference"))
+    n_heads = engine.info.n_layers * engine.info.n_heads
+    rows.append((f"engine, resumed ({n_heads} variants)", ms, ms / bare_ms, "reference"))
     plain = activation_patching(engine, clean_s, corrupt_s, t, f, "head", resume=False)
     ms = median_ms(lambda: activation_patching(engine, clean_s, corrupt_s, t, f, "head", resume=False), 1)
     rows.append(("engine, plain batch", ms, ms / bare_ms, f"Δ {np.abs(plain.raw - resumed.raw).max():.1e}"))
     start = time.perf_counter()
     loop = head_loop(engine, clean, corrupt, t, f)
     ms = (time.perf_counter() - start) * 1e3
-    rows.append(("loop of 144 hooked forwards", ms, ms / bare_ms, f"Δ {np.abs(loop - resumed.raw).max():.1e}"))
+    rows.append((f"loop of {n_heads} hooked forwards", ms, ms / bare_ms, f"Δ {np.abs(loop - resumed.raw).max():.1e}"))
     tl = transformer_lens(tl_python, folder, clean, corrupt, t, f, repeats=max(1, runs // 2))
     if isinstance(tl, dict):
         tl_ratio = tl["sweep_ms"] / tl["hf_bare_forward_ms"]
@@ -129,23 +150,47 @@ def bench_length(engine: Engine, folder: Path, n: int, where: str, runs: int, tl
     return [(f"{n} {where}", *row) for row in rows]
 
 
+MODELS = {"gpt2s": "GPT-2-small shape (12x12, d 768, vocab 50257, random)",
+          "smollm2": "SmolLM2-135M (30x9, GQA 3 kv heads, real weights from make real-model)",
+          "xl": "GPT-2-XL shape (48x25, d 1600, vocab 50257, random)"}
+
+
+def model_folder(name: str, tmp: Path) -> Path:
+    if name == "smollm2":
+        from engine.paths import REAL_MODEL_FOLDER, real_model_cache
+
+        folder = real_model_cache() / REAL_MODEL_FOLDER
+        if not folder.is_dir():
+            raise SystemExit("SmolLM2 is not fetched: run `make real-model`")
+        return folder
+    if name == "xl":
+        from training.tiny_models import save_random_gpt2
+
+        return save_random_gpt2(tmp / "xl", [f"t{i}" for i in range(50255)], n_layer=48, n_head=25, n_embd=1600,
+                                n_positions=1024)
+    return gpt2_small_shaped(tmp / "gpt2s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cases", default="16:mid,128:mid,128:late",
-                        help="tokens:where pairs; where = mid or late (the corrupted position)")
+    parser.add_argument("--model", choices=sorted(MODELS), default="gpt2s")
+    parser.add_argument("--cases", default=None,
+                        help="tokens:where pairs; where = mid or late (the corrupted position), or ioi (a real "
+                             "model's name-swap pair; default for smollm2)")
     parser.add_argument("--tl-python", default=os.environ.get("TL_PYTHON", "/work/tl-venv/bin/python"))
     args = parser.parse_args()
+    cases = args.cases or ("16:ioi" if args.model == "smollm2" else "16:mid,64:late" if args.model == "xl"
+                           else "16:mid,128:mid,128:late")
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = gpt2_small_shaped(Path(tmp) / "gpt2s")
+        folder = model_folder(args.model, Path(tmp))
         engine = Engine(folder, device="cpu")
         rows = []
-        for case in args.cases.split(","):
+        for case in cases.split(","):
             n, where = case.split(":")
             rows += bench_length(engine, folder, int(n), where, args.runs, args.tl_python)
-    print(f"\nGPT-2-small shape (12x12, d 768, vocab 50257), CPU, {torch.get_num_threads()} threads, "
-          f"median of {args.runs}\n")
+    print(f"\n{MODELS[args.model]}, CPU, {torch.get_num_threads()} threads, median of {args.runs}\n")
     print("| tokens, corrupted at | case | ms | x bare forward | check |\n|---|---|---|---|---|")
     for n, case, ms, ratio, note in rows:
         ms_text = "" if ms is None else f"{ms:.0f}"

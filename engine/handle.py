@@ -293,6 +293,15 @@ class TorchHandle:
         eps = float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 1e-5)))
         return self.adapter.final_norm_kind, self.adapter.final_norm_weight(self.model), getattr(norm, "bias", None), eps
 
+    def free_memory(self) -> int | None:
+        """Free bytes where the model runs now (sweeps size their batches by it); None if unknown."""
+        from .memory import available_memory
+
+        try:
+            return available_memory(self.loaded.device)
+        except Exception:  # noqa: BLE001 - no reading: callers fall back to fixed bounds
+            return None
+
     @property
     def per_head_dla_additive(self) -> bool:
         return self.adapter.per_head_dla_additive

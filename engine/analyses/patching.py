@@ -56,11 +56,34 @@ def prepare_pair(handle: ModelHandle, clean: str, corrupted: str, target: str | 
                       handle.decode_tokens(clean_ids))
 
 
-def rows_per_chunk(computed: int, seq_len: int, batch_tokens: int = 4096, cached_tokens: int = 16384) -> int:
+MIN_CHUNKS = 4  # a sweep reports progress and can be cancelled at least this often (8 cost SmolLM2 +15%)
+MEMORY_SHARE = 0.25  # of the free memory, what one chunk's activations may take
+
+
+def rows_per_chunk(computed: int, seq_len: int, batch_tokens: int = 4096, cached_tokens: int = 16384,
+                   n_variants: int | None = None, d_model: int | None = None, n_layers: int | None = None,
+                   free_bytes: int | None = None) -> int:
     """Variants per forward: enough rows that the matrix products stay large (computed
     positions per row: S minus the reused prefix), few enough that the keys/values every
-    row attends over (all S positions) stay bounded."""
-    return max(1, min(batch_tokens // max(computed, 1), cached_tokens // max(seq_len, 1)))
+    row attends over (all S positions) stay bounded, that one chunk's activations fit in a
+    share of the free memory (a row holds ~16 d_model-vectors per computed position in a
+    layer, and keys/values of every position for every layer), and that a sweep of
+    `n_variants` comes in at least MIN_CHUNKS steps (progress that moves, a cancel that
+    takes effect within a chunk: a 270-head SmolLM2 sweep was one chunk)."""
+    rows = min(batch_tokens // max(computed, 1), cached_tokens // max(seq_len, 1))
+    if free_bytes and d_model and n_layers:
+        row_bytes = 4 * d_model * (16 * max(computed, 1) + 2 * n_layers * seq_len)
+        rows = min(rows, int(free_bytes * MEMORY_SHARE) // row_bytes)
+    if n_variants:
+        rows = min(rows, -(-n_variants // MIN_CHUNKS))
+    return max(1, rows)
+
+
+def chunk_rows_for(handle: ModelHandle, computed: int, seq_len: int, n_variants: int) -> int:
+    """rows_per_chunk for this model on the device it runs on, from its free memory now."""
+    info = handle.info
+    return rows_per_chunk(computed, seq_len, n_variants=n_variants, d_model=info.d_model, n_layers=info.n_layers,
+                          free_bytes=handle.free_memory())
 
 
 def metric_of(handle: ModelHandle, ids: np.ndarray, pair: PromptPair, capture: tuple[str, ...] = ()
@@ -117,7 +140,8 @@ def _activation_patching(handle: ModelHandle, clean: str, corrupted: str, target
     if prefix and shape.column_labels[0].startswith("0:"):  # position sweeps: cells before it are the base run
         variants = [(r, c) for r, c in variants if c >= prefix]
     _run_chunks(handle, shape, pair, variants, source, base, base_ids, join_layer, prefix,
-                chunk_size or rows_per_chunk(len(base_ids) - prefix, len(base_ids)), raw, progress, cancelled)
+                chunk_size or chunk_rows_for(handle, len(base_ids) - prefix, len(base_ids), len(variants)), raw,
+                progress, cancelled)
     values = (raw - corrupt_m) / (clean_m - corrupt_m)  # clean 1, corrupted 0, in both modes
     return PatchingResult(sweep, values, shape.row_labels, shape.column_labels, clean_m, corrupt_m, mode, raw)
 

@@ -18,7 +18,8 @@ from ..addresses import parse_address
 from ..analysis import Cancelled
 from ..errors import EngineError
 from ..handle import ModelHandle, as_handle
-from .patching import IsCancelled, PatchingResult, Progress, metric_of, prepare_pair, require_hooks, rows_per_chunk
+from .patching import (IsCancelled, PatchingResult, Progress, chunk_rows_for, metric_of, prepare_pair,
+                       require_hooks)
 
 RECEIVER_INPUTS = ("q", "k", "v")
 
@@ -62,7 +63,7 @@ def path_patching(handle: ModelHandle, clean: str, corrupted: str, target: str |
 
     senders = [(l, h) for l in range(comp.layer) for h in range(info.n_heads)]
     raw = np.empty((comp.layer, info.n_heads))
-    per_chunk = rows_per_chunk(len(base_ids) - prefix, len(base_ids))
+    per_chunk = chunk_rows_for(handle, len(base_ids) - prefix, len(base_ids), len(senders))
     with handle.sweep_mode():
         _sweep_senders(handle, senders, per_chunk, ids, base_resid, base, source, prefix, dh, receiver_hook, tokens,
                        prefix_kv, unit, comp.layer, raw, progress, cancelled)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..analysis import NO_JOB, Job, PromptPair, register
+from ..analysis import NO_JOB, Cancelled, Job, PromptPair, register
 from ..errors import PromptError
 from ..handle import as_handle
 from ..results import PatchingRun
@@ -26,6 +26,9 @@ class SweepParams:
     attribution: bool = True  # add the attribution estimate where it applies
     receiver: str = ""  # path patching: the receiving head
     receiver_input: str = "q"
+
+
+ESTIMATE_SHARE = 0.4  # the attribution estimate's time over the activation sweep's (measured ~2.6 vs ~6 forwards)
 
 
 def wants_estimate(params: SweepParams) -> bool:
@@ -47,15 +50,28 @@ class PatchingAnalysis:
             raise PromptError("Patching measures logit(target) − logit(foil): set both in the prompt panel")
         start = time.perf_counter()
         args = (handle, inputs.clean, inputs.corrupted, inputs.target, inputs.foil)
+        if job.progress is not None:
+            job.progress(0, 1)  # the bar moves off "indeterminate" at once, before the base runs
         if params.sweep == "path":
             main = path_patching(*args, params.receiver, params.receiver_input, params.mode,
                                  progress=job.progress, cancelled=job.cancelled)
             return PatchingRun(main, elapsed_ms=(time.perf_counter() - start) * 1e3)
-        main = activation_patching(*args, params.sweep, params.mode, progress=job.progress, cancelled=job.cancelled)
+        estimate_follows = wants_estimate(params)
+        progress = job.progress
+        if estimate_follows and job.progress is not None:
+            # the attribution estimate runs after the cells (~0.4 of their time): the bar keeps
+            # that share back instead of showing N/N while the estimate still runs
+            def progress(done: int, total: int) -> None:
+                job.progress(done, total + max(1, round(ESTIMATE_SHARE * total)))
+        main = activation_patching(*args, params.sweep, params.mode, progress=progress, cancelled=job.cancelled)
         estimate = r = None
-        if wants_estimate(params):
+        if estimate_follows:
+            if job.cancelled is not None and job.cancelled():
+                raise Cancelled("Patching was cancelled")
             estimate = attribution_patching(*args, params.sweep)
             r = correlation(main.values, estimate.values)
+            if job.progress is not None:
+                job.progress(1, 1)
         return PatchingRun(main, estimate, r, (time.perf_counter() - start) * 1e3)
 
 
