@@ -9,6 +9,7 @@ Every other technique asks `analyse(key, inputs, params)`; its result lands in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -338,7 +339,8 @@ class Controller(QObject):
         self.document.update(focused_head=None, focused_position=None)
         self.loading.emit(False)
         self.model_loaded.emit(payload)
-        self.status.emit(f"Loaded {payload.info.source} in {payload.elapsed_ms / 1000:.1f} s")
+        self.status.emit(f"Loaded {Path(payload.info.source).name or payload.info.source} "
+                         f"in {payload.elapsed_ms / 1000:.1f} s")
         self.request_run()
 
     def result_is_current(self) -> bool:

@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, loaded) -> None:
         info = loaded.info
         self.model_label.setText(f"{'demo model' if loaded.is_demo else short_source(info.source)} · {info.family} · "
-                                 f"{info.n_layers}×{info.n_heads} heads" + (f" · {info.note}" if info.note else ""))
+                                 f"{info.n_layers}×{info.n_heads} heads" + (f" · {short_note(info.note)}" if info.note else ""))
         self.model_label.setToolTip(info.source + (f"\n{info.note}" if info.note else ""))
         self.device_label.setText(f"{info.device} · {info.dtype}")
         self._show_fidelity(loaded)
@@ -358,3 +358,14 @@ def short_source(source: str) -> str:
     """A local folder or file by its name (the full path is in the tooltip); a hub id as it is."""
     path = Path(source)
     return path.name if path.is_absolute() and path.exists() else source
+
+
+def short_note(note: str) -> str:
+    """The status bar's few words for a model note ('dequantised Q4_1'); the whole note is in
+    the tooltip (a long one pushed the status messages off the bar)."""
+    import re
+
+    quant = re.search(r"\b(Q\d\w*|I?Q\d\w*|F16|BF16)\b", note)
+    if "dequantised" in note and quant:
+        return f"dequantised {quant.group(1)}"
+    return note if len(note) <= 32 else note[:31] + "…"

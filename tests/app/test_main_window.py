@@ -197,3 +197,11 @@ def test_out_of_memory_in_a_run_is_a_message_and_the_app_carries_on(qtbot, tiny_
     with qtbot.waitSignal(c.result_ready, timeout=60_000):
         c.set_prompt("the store gave a")
     assert tiny_window.error_label.text() == ""
+
+
+def test_a_model_note_is_short_in_the_status_bar_and_whole_in_its_tooltip() -> None:
+    from app.main_window import short_note
+
+    assert short_note("weights dequantised to float from the file's Q4_1 quantisation") == "dequantised Q4_1"
+    assert short_note("float32 weights dequantised from the Q8_0 GGUF file") == "dequantised Q8_0"
+    assert short_note("a note that is much longer than the status bar can hold") .endswith("…")
