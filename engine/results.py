@@ -97,6 +97,7 @@ class RunResult:
     readouts: dict = field(default_factory=dict)  # key -> result of every readout run (new techniques' too)
     unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
     unknown_words: tuple[str, ...] = ()  # the words typed there
+    answer_hint: str = ""  # e.g. the target typed without the leading space its likely token has
     # False for a progressive result: what is read so far (the prediction and DLA first);
     # asked readouts still to come are None and `pending` names them
     complete: bool = True
@@ -118,6 +119,7 @@ class Prediction:
     logit_diff: float | None
     unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
     unknown_words: tuple[str, ...] = ()  # the words typed there
+    answer_hint: str = ""  # e.g. the target typed without the leading space its likely token has
 
 
 @dataclass(frozen=True)

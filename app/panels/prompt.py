@@ -58,6 +58,8 @@ class PromptPanelDock(Panel):
         if result.logit_diff is not None:
             summary = (f"logit diff {s.target!r} − {s.foil!r}: {result.logit_diff:+.3f}    "
                        f"P({s.target!r}) = {result.target_prob:.3f}")
+        if result.answer_hint:
+            summary += f"    ⚠ {result.answer_hint}"
         self.widget.set_predictions(list(result.top_tokens), result.top_probs.tolist(), summary)
 
     def set_presenting(self, presenting: bool) -> None:

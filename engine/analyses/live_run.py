@@ -90,6 +90,7 @@ def assemble(handle, inputs: Prompt, results: dict[str, Any], start: float, pend
         patterns=results.get("patterns"), resid=results.get("resid"), logit_lens=results.get("logit_lens"),
         dla=results.get("dla"), device=handle.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
         readouts=dict(results), unknown_positions=p.unknown_positions, unknown_words=p.unknown_words,
+        answer_hint=p.answer_hint,
         complete=not pending, pending=pending)
 
 

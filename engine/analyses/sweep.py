@@ -61,8 +61,9 @@ class PatchingAnalysis:
         if estimate_follows and job.progress is not None:
             # the attribution estimate runs after the cells (~0.4 of their time): the bar keeps
             # that share back instead of showing N/N while the estimate still runs
-            def progress(done: int, total: int) -> None:
+            def held_back(done: int, total: int) -> None:
                 job.progress(done, total + max(1, round(ESTIMATE_SHARE * total)))
+            progress = held_back
         main = activation_patching(*args, params.sweep, params.mode, progress=progress, cancelled=job.cancelled)
         estimate = r = None
         if estimate_follows:

@@ -23,3 +23,12 @@ def test_window_opens_on_the_real_model_and_answers(qtbot, real_model_dir) -> No
         assert result.logit_lens is not None and len(result.logit_lens.layer_labels) == 31
     finally:
         window.close()
+
+
+def test_the_prompt_panel_says_which_token_a_spaceless_target_meant(qtbot, real_model_dir) -> None:
+    window = shown_window(qtbot, ViewState(prompt=IOI, target="Mary", foil="John"), str(real_model_dir))
+    try:
+        summary = window.view("prompt").summary.text()
+        assert "did you mean ' Mary'" in summary and "P(' Mary') = 0.9" in summary
+    finally:
+        window.close()

@@ -44,3 +44,9 @@ def test_the_clean_run_asked_again_is_the_kept_one_and_an_edit_in_between_keeps_
     assert again.patterns is first.patterns and again.logit_lens is first.logit_lens
     other = engine.run(PROMPT, want=want, target="John", foil="Mary")
     assert other.patterns is not first.patterns and other.logit_diff == -first.logit_diff
+
+
+def test_no_answer_hint_where_the_typed_token_is_the_one_meant() -> None:
+    """The demo model's word-level vocabulary has no spaced tokens: never a hint."""
+    result = Engine(device="cpu").run(PROMPT, want=(), target="Mary", foil="John")
+    assert result.answer_hint == "" and result.target_prob > 0.5

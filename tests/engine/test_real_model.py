@@ -86,3 +86,11 @@ def test_a_gguf_file_opens_with_the_weights_of_its_converted_folder(real_gguf_fi
     from_folder = real_engine.run(IOI, want=(), target=" Mary", foil=" John")
     np.testing.assert_array_equal(from_gguf.token_ids, from_folder.token_ids)
     assert from_gguf.logit_diff == pytest.approx(from_folder.logit_diff, abs=1e-5)
+
+
+def test_a_target_typed_without_its_space_gets_a_hint(real_engine) -> None:
+    """On a BPE model 'Mary' after a space is ' Mary': typed without it, P is ~0 and the
+    result says which token was meant."""
+    typed = real_engine.run(IOI, want=(), target="Mary", foil="John")
+    assert typed.target_prob < 0.01 and "did you mean ' Mary'" in typed.answer_hint
+    assert real_engine.run(IOI, want=(), target=" Mary", foil=" John").answer_hint == ""
