@@ -55,7 +55,6 @@ class Controller(QObject):
         self._run_keys: dict[str, dict[int, tuple]] = {"run": {}, "baseline": {}}  # lane -> id -> key
         self._shown_run = 0  # id of the run result on display
         self._shown_partial = 0  # id of the run whose progressive result is on display
-        self.partial_result = None  # the progressive result on display, until its run completes
         self.pending: tuple[str, ...] = ()  # readouts the newest live run has still to deliver
         self._marked_pending: tuple[str, ...] = ()  # what the views were told is stale
         self.stale_after_ms = STALE_AFTER_MS
@@ -253,15 +252,10 @@ class Controller(QObject):
         run_key = self._run_keys["run"].get(request_id)
         if not self._shows_run(request_id, lane, run_key) or request_id < self._shown_partial:
             return
-        self._shown_partial, self.partial_result = request_id, payload
+        self._shown_partial = request_id
         if request_id == self.client.latest("run"):
             self._set_pending(tuple(payload.pending))
         self.partial_ready.emit(payload)
-
-    @property
-    def shown_result(self):
-        """The newest result on display: a progressive one while its run completes."""
-        return self.partial_result if self.partial_result is not None else self.last_result
 
     def ensure_run(self) -> None:
         """Run now unless the result on display is already this state's or a run is on its
@@ -352,7 +346,6 @@ class Controller(QObject):
     def _show_run(self, request_id: int, lane: str, key: tuple | None, payload) -> None:
         if lane == "run":
             self.last_result, self._shown_run, self._shown_key = payload, request_id, key
-            self.partial_result = None
             if request_id == self.client.latest("run"):
                 self._set_pending(())
             focus = self.state.focused_position
@@ -386,7 +379,6 @@ class Controller(QObject):
             if CANCELLED in message:
                 return
         elif lane == "run":
-            self.partial_result = None
             self._set_pending(())
             if self.last_result is not None:
                 message += "  (The panels still show the last run that worked.)"

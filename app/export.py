@@ -32,12 +32,12 @@ def widget_png(widget: QWidget, path: str | Path, scale: float = 2.0) -> QSize:
     painter.scale(scale, scale)
     widget.render(painter, QPoint(0, 0))
     painter.end()
-    buffer = _png_bytes(pixmap)
+    buffer = png_bytes(pixmap)
     atomic_write_bytes(path, buffer)
     return pixmap.size()
 
 
-def _png_bytes(pixmap: QPixmap) -> bytes:
+def png_bytes(pixmap: QPixmap) -> bytes:
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
     data = QByteArray()

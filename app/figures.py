@@ -21,6 +21,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsView, QWidget
 
 from .atomic import atomic_write_bytes
+from .export import png_bytes
 
 VECTOR_CELL_LIMIT = 250_000  # beyond this an SVG heatmap stays a bitmap (files of tens of MB otherwise)
 MARGIN = 8
@@ -92,11 +93,7 @@ def figure_png(widget: QWidget, header: FigureHeader, path: str | Path, scale: f
     painter.scale(scale, scale)
     _paint(parts, header, painter)
     painter.end()
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    pixmap.save(buffer, "PNG")
-    atomic_write_bytes(path, bytes(data))
+    atomic_write_bytes(path, png_bytes(pixmap))
     return pixmap.width(), pixmap.height()
 
 

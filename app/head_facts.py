@@ -1,5 +1,6 @@
 """Per-head numbers several panels show (head scores, direct logit attribution), read from
-the workspace's results, and the one-line description of a head built from them."""
+the workspace's results, the one-line description of a head built from them, and the one
+highlight (score key and threshold) every view of heads shares."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def default_head(controller) -> tuple[int, int]:
         return 0, 0
     layer, head = np.unravel_index(np.argmax(scores.induction), scores.induction.shape)
     return int(layer), int(head)
+
+
+def share_highlight(controller, view) -> None:
+    """Keep a view of heads (grid, finder) on the shared score key and threshold, both ways:
+    every view outlines the same heads."""
+    view.select_score_key(controller.state.score_key)
+    if controller.highlight_threshold is not None:
+        view.set_threshold(controller.highlight_threshold)
+    view.score_key_changed.connect(controller.set_score_key)
+    view.threshold_changed.connect(controller.set_highlight_threshold)
+    controller.highlight_threshold_changed.connect(view.set_threshold)
+    controller.document.on("score_key", view.select_score_key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -363,8 +364,6 @@ def short_source(source: str) -> str:
 def short_note(note: str) -> str:
     """The status bar's few words for a model note ('dequantised Q4_1'); the whole note is in
     the tooltip (a long one pushed the status messages off the bar)."""
-    import re
-
     quant = re.search(r"\b(Q\d\w*|I?Q\d\w*|F16|BF16)\b", note)
     if "dequantised" in note and quant:
         return f"dequantised {quant.group(1)}"

@@ -6,7 +6,7 @@ Leaving it restores exactly the layout and style the user had."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
@@ -44,7 +44,10 @@ class Presentation:
             w.statusBar().hide()
             if not w.isFullScreen():
                 w.showFullScreen()
-            w.resizeDocks([w.docks[key] for key in shown], [260, 700][: len(shown)], Qt.Orientation.Vertical)
+            docks = [w.docks[key] for key in shown]
+            split = lambda: self.active and w.resizeDocks(docks, [260, 700][: len(docks)], Qt.Orientation.Vertical)
+            split()
+            QTimer.singleShot(0, split)  # again at the full-screen size (sizes given before it are rescaled)
         else:
             w.setStyleSheet(self._saved_style)
             for panel in w.panels.values():

@@ -17,7 +17,7 @@ Columns (medians over single-head ablations at 6 layers spread through the model
   runs/moves     model runs executed for the knob's moves (coalescing)
   peak RSS/wts   the largest resident size seen (whole process, every panel open) over the weights' size
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/live.py [--no-xl] [--only NAME]"""
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/live.py [--no-xl] [--only NAME] [--per-drop]"""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from app.controller import Controller, ViewState  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from engine import Engine  # noqa: E402
-from training.tiny_models import gpt2_small_shaped, save_random_gpt2  # noqa: E402
+from training.tiny_models import gpt2_small_shaped, gpt2_xl_layout  # noqa: E402
 
 IOI = ("When Mary and John went to the store, John gave a drink to", " Mary", " John")
 
@@ -63,7 +63,7 @@ def wait(app: QApplication, condition, timeout_s: float = 600.0) -> None:
     timer.setInterval(20)
 
     def check(*_: object) -> None:
-        PEAK[0] = max(PEAK[0], process.memory_info().rss) if PEAK_SAMPLES.tick() else PEAK[0]
+        PEAK[0] = max(PEAK[0], process.memory_info().rss)
         if condition() or time.perf_counter() > end:
             loop.quit()
 
@@ -78,20 +78,6 @@ def wait(app: QApplication, condition, timeout_s: float = 600.0) -> None:
         signal.disconnect(check)
     if not condition():
         raise TimeoutError("no result in time")
-
-
-class _Every:
-    """True once every n calls (RSS sampling costs ~20 µs: not at every 2 ms tick)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.i = n, 0
-
-    def tick(self) -> bool:
-        self.i += 1
-        return self.i % self.n == 0
-
-
-PEAK_SAMPLES = _Every(3)
 
 
 def random_prompt(engine: Engine, n_tokens: int) -> tuple[str, str, str]:
@@ -117,7 +103,7 @@ def weights_bytes(engine: Engine) -> int:
     return sum(p.numel() * p.element_size() for p in engine.model.parameters())
 
 
-def bench(app: QApplication, label: str, source: str | None, n_tokens: int | None) -> dict:
+def bench(app: QApplication, label: str, source: str | None, n_tokens: int | None, per_drop: bool = False) -> dict:
     engine = Engine(source, device="cpu")
     prompt, target, foil = IOI if n_tokens is None else random_prompt(engine, n_tokens)
     bare = bare_forward_ms(engine, prompt)
@@ -166,7 +152,7 @@ def bench(app: QApplication, label: str, source: str | None, n_tokens: int | Non
         name = f"L{layer}.H{min(1, n_heads - 1)}"
         drops.append(timed(lambda: controller.ablate([name])))
         drop_engine.append(engine_ms[-1])
-        if os.environ.get("BENCH_DEBUG"):
+        if per_drop:
             print(label, name, f"engine {engine_ms[-1]:.1f} ms, numbers {drops[-1][0]:.1f}, all {drops[-1][1]:.1f}")
         undos.append(timed(lambda: controller.restore([name]))[1])
 
@@ -217,10 +203,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-xl", action="store_true", help="skip the GPT-2-XL shape (1.5 B parameters)")
     parser.add_argument("--only", help="run one row: demo, gpt2s, smollm2, xl")
-    parser.add_argument("--switch", type=float, default=None, help="sys.setswitchinterval (s), to study the GIL")
+    parser.add_argument("--per-drop", action="store_true", help="also print each drop's times")
     args = parser.parse_args()
-    if args.switch:
-        sys.setswitchinterval(args.switch)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from engine.paths import REAL_MODEL_FOLDER, real_model_cache
 
@@ -230,16 +214,15 @@ def main() -> None:
                  ("gpt2s", "GPT-2-small shape (random)", lambda: str(gpt2_small_shaped(Path(tmp) / "gpt2s")), 32),
                  ("smollm2", "SmolLM2-135M (real)", lambda: str(real_model_cache() / REAL_MODEL_FOLDER), None)]
         if not args.no_xl:
-            cases.append(("xl", "GPT-2-XL shape (random)", lambda: str(save_random_gpt2(
-                Path(tmp) / "xl", [f"t{i}" for i in range(50255)], n_layer=48, n_head=25, n_embd=1600,
-                n_positions=1024)), 16))
+            cases.append(("xl", "GPT-2-XL shape (random)",
+                          lambda: str(gpt2_xl_layout(Path(tmp) / "xl", n_embd=1600, initializer_range=0.02)), 16))
         for key, label, make, n_tokens in cases:
             if args.only and key != args.only:
                 continue
             if key == "smollm2" and not (real_model_cache() / REAL_MODEL_FOLDER).is_dir():
                 notes.append("SmolLM2 skipped: run `make real-model`")
                 continue
-            rows.append(bench(app, label, make(), n_tokens))
+            rows.append(bench(app, label, make(), n_tokens, args.per_drop))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, offscreen; "
           "medians over single-head drops at 6 layers spread through the model\n")
     print("| model | shape | bare fwd ms | engine→numbers x bare | drop→numbers ms | x bare | drop→all ms | x bare "

@@ -164,10 +164,9 @@ def model_folder(name: str, tmp: Path) -> Path:
             raise SystemExit("SmolLM2 is not fetched: run `make real-model`")
         return folder
     if name == "xl":
-        from training.tiny_models import save_random_gpt2
+        from training.tiny_models import gpt2_xl_layout
 
-        return save_random_gpt2(tmp / "xl", [f"t{i}" for i in range(50255)], n_layer=48, n_head=25, n_embd=1600,
-                                n_positions=1024)
+        return gpt2_xl_layout(tmp / "xl", n_embd=1600, initializer_range=0.02)  # GPT-2-XL's full width
     return gpt2_small_shaped(tmp / "gpt2s")
 
 

@@ -130,13 +130,18 @@ def load_model(source: str | os.PathLike, device: str = "auto", dtype: str = "fl
         raise
     except (OSError, ValueError) as exc:
         raise _hub_error(source, exc) from exc
-    model.eval().requires_grad_(False)
-    if torch_device is None:  # spread by device_map: inputs go where the embedding runs
-        torch_device = _input_device(model)
-    else:
-        model.to(torch_device)
-    return LoadedModel(model, tokenizer, adapter, source, torch_device, DTYPES[dtype],
+    return LoadedModel(model, tokenizer, adapter, source, _ready(model, torch_device), DTYPES[dtype],
                        note=_folder_note(Path(source)) if local else "")
+
+
+def _ready(model: torch.nn.Module, torch_device: torch.device | None) -> torch.device:
+    """Eval mode, no gradients, on its device; returns where inputs go (with a device_map,
+    spread over devices: where the embedding runs)."""
+    model.eval().requires_grad_(False)
+    if torch_device is None:
+        return _input_device(model)
+    model.to(torch_device)
+    return torch_device
 
 
 def _folder_note(folder: Path) -> str:
@@ -176,12 +181,8 @@ def _load_gguf(path: Path, torch_device: torch.device | None, dtype: str,
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise EngineError(f"Could not read the model in {name}: {type(exc).__name__}: {exc}") from exc
-    model.eval().requires_grad_(False)
-    if torch_device is None:
-        torch_device = _input_device(model)
-    else:
-        model.to(torch_device)
-    return LoadedModel(model, tokenizer, adapter, str(path), torch_device, DTYPES[dtype], note=header.note)
+    return LoadedModel(model, tokenizer, adapter, str(path), _ready(model, torch_device), DTYPES[dtype],
+                       note=header.note)
 
 
 def _input_device(model: torch.nn.Module) -> torch.device:

@@ -98,10 +98,13 @@ class RunResult:
     unknown_positions: tuple[int, ...] = ()  # prompt positions read as the unknown token
     unknown_words: tuple[str, ...] = ()  # the words typed there
     answer_hint: str = ""  # e.g. the target typed without the leading space its likely token has
-    # False for a progressive result: what is read so far (the prediction and DLA first);
-    # asked readouts still to come are None and `pending` names them
-    complete: bool = True
+    # a progressive result names the asked readouts still to come (None until then)
     pending: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Every asked readout is in (a progressive result is not)."""
+        return not self.pending
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .ticks import label_stride
+
 COLUMNS_MAX_NODES = 120  # layers * (heads + 1) above this -> matrix
 # columns layout (scene units)
 NODE_W, NODE_H = 72.0, 38.0
@@ -125,8 +127,9 @@ def fit_scale_and_centre(grid: tuple[float, float, float, float], margins_px: tu
 
 
 def label_step(pitch_px: float, label_px: float) -> int:
-    """Show every k-th header so that labels of label_px never overlap at pitch_px spacing."""
-    return max(1, math.ceil((label_px + 3) / max(pitch_px, 1e-6)))
+    """Show every k-th header (k = 1, 2, 5, 10, ... as in the head grid) so that labels of
+    label_px never overlap at pitch_px spacing."""
+    return label_stride(max(pitch_px, 1e-6), label_px + 3)
 
 
 def visible_labels(centres_px: list[float], sizes_px: list[float], step: int) -> list[bool]:

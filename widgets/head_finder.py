@@ -14,10 +14,10 @@ import re
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget)
 
-from .head_scores import DEFAULT_THRESHOLD, SCORE_KEYS, heads_above
+from .head_scores import heads_above, highlight_controls
 
 COLUMNS = ("head", "previous-token", "induction", "duplicate-token", "DLA", "patching")
 HEADERS = {"previous-token": "previous\ntoken", "duplicate-token": "duplicate\ntoken"}  # two lines: narrow docks
@@ -154,16 +154,8 @@ class HeadFinder(QWidget):
         self._scores: dict[str, np.ndarray] = {}
         self.model = HeadTableModel(self)
 
-        self.score_box = QComboBox()
-        self.score_box.addItems(SCORE_KEYS)
-        self.score_box.setToolTip("Mark the heads scoring at least the threshold on this measure (as the grid does)")
+        self.score_box, self.threshold = highlight_controls("Mark")
         self.score_box.currentTextChanged.connect(self._on_score_key)
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setValue(DEFAULT_THRESHOLD)
-        self.threshold.setPrefix("≥ ")
-        self.threshold.setToolTip("Mark every head scoring at least this (DLA: this fraction of the largest |DLA|)")
         self.threshold.valueChanged.connect(self._on_threshold)
         self.count_label = QLabel("")
         self.filter_box = QLineEdit()

@@ -17,32 +17,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QBrush, QColor, QFontMetrics, QPainterPath, QPen
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsRectItem, QHBoxLayout, QLabel,
                                QMenu, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from .colors import GAP_INDEX, HIGHLIGHT, lut8_with_gap
-from .head_scores import DEFAULT_THRESHOLD, SCORE_KEYS, heads_above
+from .head_scores import DEFAULT_THRESHOLD, SCORE_KEYS, heads_above, highlight_controls
 from .plots import plain_plot
+from .ticks import label_stride
 
-__all__ = ["DEFAULT_THRESHOLD", "ORIENTATIONS", "SCORE_KEYS", "HeadGrid", "label_stride"]
+__all__ = ["DEFAULT_THRESHOLD", "ORIENTATIONS", "SCORE_KEYS", "HeadGrid"]
 
 CLICK_SLOP_PX = 8  # a press and release this close is a click, even if pyqtgraph saw a drag
 FRAME_PX = (1.5, 3.0)  # highlight frame width on screen: thinner on tiles of a few pixels, never a hairline
-STRIDES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 ORIENTATIONS = ("auto", "rows", "columns")  # where the layers run; auto: whichever gives the larger tiles
 ORIENTATION_TEXT = {"auto": "Auto: the larger tiles", "rows": "Layers as rows (down)",
                     "columns": "Layers as columns (across)"}
 ARROWS = {"rows": "↓", "columns": "→"}  # on the layer-range button: which way the layers run
 REORIENT_GAIN = 1.05  # a resize flips an auto layout only for 5 % larger tiles, so it never flickers
-
-
-def label_stride(pixels_per_item: float, needed_px: float) -> int:
-    """The smallest of 1, 2, 5, 10, ... items between labels so that labels `needed_px` long
-    (text plus margin) never overlap when items are `pixels_per_item` apart."""
-    for stride in STRIDES:
-        if stride * pixels_per_item >= needed_px:
-            return stride
-    return STRIDES[-1]
 
 
 class HeadGrid(QWidget):
@@ -73,16 +64,8 @@ class HeadGrid(QWidget):
         self._orientation = "rows"  # what is shown: "rows" (layers down) or "columns" (layers across)
         self._buffer_layout: tuple = ()  # (shape, orientation) the buffer was laid out for
 
-        self.score_box = QComboBox()
-        self.score_box.addItems(SCORE_KEYS)
-        self.score_box.setToolTip("Outline every head scoring at least the threshold on this measure")
+        self.score_box, self.threshold = highlight_controls("Outline")
         self.score_box.currentTextChanged.connect(self._on_score_key)
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setValue(DEFAULT_THRESHOLD)
-        self.threshold.setPrefix("≥ ")
-        self.threshold.setToolTip("Outline every head scoring at least this (DLA: this fraction of the largest |DLA|)")
         self.threshold.valueChanged.connect(self._on_threshold)
         self.count_label = QLabel("")
         self.first_layer, self.last_layer = QSpinBox(), QSpinBox()

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from widgets.head_finder import HeadFinder
 
-from ..head_facts import head_patching, head_score_maps
+from ..head_facts import head_patching, head_score_maps, share_highlight
 from .base import Panel, register_panel
 
 
@@ -18,19 +18,12 @@ class HeadFinderPanel(Panel):
     beside = ("tab", "heads")  # after the detail view's split from the heads dock (a split off a tab group is a tab)
 
     def create(self) -> QWidget:
-        finder = HeadFinder()
-        finder.select_score_key(self.controller.state.score_key)
-        if self.controller.highlight_threshold is not None:
-            finder.set_threshold(self.controller.highlight_threshold)
-        return finder
+        return HeadFinder()
 
     def connect(self) -> None:
         c, finder, results = self.controller, self.widget, self.ctx.results
         finder.head_chosen.connect(self._open_head)
-        finder.score_key_changed.connect(c.set_score_key)
-        finder.threshold_changed.connect(c.set_highlight_threshold)
-        c.highlight_threshold_changed.connect(finder.set_threshold)
-        self.ctx.document.on("score_key", finder.select_score_key)
+        share_highlight(c, finder)
         results.on("head_scores", lambda _: self.refresh())
         results.on("patching", lambda _: self.refresh())
         results.cleared.connect(lambda key: key in ("head_scores", "patching") and self.refresh())

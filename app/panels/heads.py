@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QWidget
 from engine.addresses import parse_address
 from widgets.head_grid import HeadGrid
 
-from ..head_facts import head_score_maps
+from ..head_facts import head_score_maps, share_highlight
 from ..intervention_edits import as_node_state
 from .base import Panel, register_panel
 
@@ -17,19 +17,12 @@ class HeadsPanel(Panel):
     key, title, area, order, front = "heads", "Attention heads", "left", 10, True
 
     def create(self) -> QWidget:
-        grid = HeadGrid()
-        grid.select_score_key(self.controller.state.score_key)
-        if self.controller.highlight_threshold is not None:
-            grid.set_threshold(self.controller.highlight_threshold)
-        return grid
+        return HeadGrid()
 
     def connect(self) -> None:
         c, grid = self.controller, self.widget
         grid.head_clicked.connect(self._open_head)
-        grid.score_key_changed.connect(c.set_score_key)
-        grid.threshold_changed.connect(c.set_highlight_threshold)  # the head finder marks the same heads
-        c.highlight_threshold_changed.connect(grid.set_threshold)
-        self.ctx.document.on("score_key", grid.select_score_key)
+        share_highlight(c, grid)  # the head finder marks the same heads
         self.ctx.document.on("interventions", self._show_marks)
         self.ctx.results.on("head_scores", lambda _: self._refresh_scores())
         c.result_ready.connect(self.guard(self._show))

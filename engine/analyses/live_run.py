@@ -91,7 +91,7 @@ def assemble(handle, inputs: Prompt, results: dict[str, Any], start: float, pend
         dla=results.get("dla"), device=handle.info.device, elapsed_ms=(time.perf_counter() - start) * 1e3,
         readouts=dict(results), unknown_positions=p.unknown_positions, unknown_words=p.unknown_words,
         answer_hint=p.answer_hint,
-        complete=not pending, pending=pending)
+        pending=pending)
 
 
 register(LiveRun())

@@ -154,7 +154,7 @@ def test_after_shutdown_nothing_queued_reaches_the_views(qtbot, loaded_controlle
 def partial_of(result: RunResult, pending: tuple[str, ...]) -> RunResult:
     from dataclasses import replace
 
-    return replace(result, patterns=None, complete=False, pending=pending)
+    return replace(result, patterns=None, pending=pending)
 
 
 def test_progressive_results_show_numbers_first_and_say_what_is_pending(qtbot, loaded_controller) -> None:
@@ -171,12 +171,12 @@ def test_progressive_results_show_numbers_first_and_say_what_is_pending(qtbot, l
     full = fake_result("When Mary and John went", (Ablation("L1.H2"),))
     client.partial.emit(newer, "run", "run", partial_of(full, ("patterns", "logit_lens")))
     assert [p.complete for p in partials] == [False] and completes == []
-    assert controller.shown_result is partials[0] and controller.last_result is not partials[0]
+    assert controller.last_result is not partials[0]  # last_result stays the last complete run
     assert controller.pending == ("patterns", "logit_lens")
     client.partial.emit(run_id, "run", "run", partial_of(full, ("logit_lens",)))  # older than what is shown
     assert len(partials) == 1
     client.finish(newer, full)
-    assert completes == [full] and controller.pending == () and controller.shown_result is full
+    assert completes == [full] and controller.pending == () and controller.last_result is full
     assert pendings == []  # everything came before the stale marks were due: no view greyed anything
 
 
@@ -202,4 +202,14 @@ def test_a_failed_run_clears_the_pending_state(qtbot, loaded_controller) -> None
     newer, _ = client.last("run")
     assert controller.pending
     client.fail(newer, "Out of memory")
-    assert controller.pending == () and controller.partial_result is None
+    assert controller.pending == ()
+
+
+def test_an_edit_is_submitted_before_any_view_hears_of_it(loaded_controller) -> None:
+    """The engine computes while the views restyle for the edit, not after."""
+    controller, client = loaded_controller
+    runs_when_heard: list[int] = []
+    controller.document.on("interventions", lambda _: runs_when_heard.append(client.last("run")[0]))
+    before, _ = client.last("run")
+    controller.ablate(["L1.H2"])
+    assert runs_when_heard == [client.last("run")[0]] and runs_when_heard[0] > before

@@ -117,3 +117,20 @@ def test_a_superseded_lens_stops_between_chunks(monkeypatch) -> None:
     with pytest.raises(Cancelled):
         engine.run(PROMPT, want=("logit_lens",), target="Mary", foil="John", job=job)
     assert len(checks) == 2  # asked between the first and second chunk, and it stopped there
+
+
+def test_an_edited_run_projects_only_the_heads_its_edit_can_reach(tmp_path, monkeypatch) -> None:
+    """DLA of a resumed run takes the clean run's head outputs below the edited layer and
+    still equals a DLA computed in full."""
+    from training.tiny_models import save_random_gpt2
+
+    engine = Engine(save_random_gpt2(tmp_path, PROMPT.split(), n_layer=6), device="cpu")
+    engine.run(PROMPT, want=("dla",), target="Mary", foil="John")
+    layers: list[int] = []
+    real = engine.handle.head_outputs
+    monkeypatch.setattr(engine.handle, "head_outputs", lambda layer, z: (layers.append(layer), real(layer, z))[1])
+    edited = engine.run(PROMPT, (Ablation("L4.H1"),), want=("dla",), target="Mary", foil="John")
+    assert layers == [4, 5]
+    full = Engine(engine.loaded, device="cpu").run(PROMPT, (Ablation("L4.H1"),), want=("dla",), target="Mary",
+                                                   foil="John")
+    np.testing.assert_allclose(edited.dla.contributions, full.dla.contributions, atol=1e-6)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from widgets.colors import GAP_INDEX, to_lut8_indices
 from widgets.demo import causal_patterns
-from widgets.head_grid import HeadGrid, label_stride
+from widgets.head_grid import HeadGrid
 
 BOTH = ("rows", "columns")
 
@@ -291,13 +291,6 @@ def test_the_figure_view_is_the_plot_alone(qtbot) -> None:
     assert figure is grid.view
     for control in (grid.score_box, grid.threshold, grid.first_layer, grid.fit_button, grid.hover_label):
         assert not figure.isAncestorOf(control)
-
-
-def test_label_stride_is_the_smallest_that_fits() -> None:
-    assert label_stride(20, 15) == 1
-    assert label_stride(10, 15) == 2
-    assert label_stride(4, 15) == 5
-    assert label_stride(1, 15) == 20
 
 
 # ---------------------------------------------------------------------- orientation
