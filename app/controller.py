@@ -21,6 +21,7 @@ from engine.errors import EngineError
 from . import intervention_edits as edits
 from .engine_service import LoadParams, Loaded
 from .jobs import CANCELLED, JobClient
+from .long_lived import settle_after_load
 from .undo import SetInterventions
 from .workspace import DEMO_FOIL, DEMO_PROMPT, DEMO_TARGET, ViewState, Workspace
 
@@ -333,6 +334,7 @@ class Controller(QObject):
         self.document.update(focused_head=None, focused_position=None)
         self.loading.emit(False)
         self.model_loaded.emit(payload)
+        settle_after_load()  # after the panels have rebuilt for the new model
         self.status.emit(f"Loaded {Path(payload.info.source).name or payload.info.source} "
                          f"in {payload.elapsed_ms / 1000:.1f} s")
         self.request_run()

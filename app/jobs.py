@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from .engine_service import EngineService, describe_failure
 from .mailbox import Mailbox
+from .ui_turn import UiTurn
 
 log = logging.getLogger(__name__)
 CANCELLED = "cancelled"
@@ -46,11 +47,12 @@ class _Worker(QThread):
     partial = Signal(int, str, str, object)  # id, lane, key, value: a result read so far
     status = Signal(str)
 
-    def __init__(self, mailbox: Mailbox, service: EngineService) -> None:
+    def __init__(self, mailbox: Mailbox, service: EngineService, turn: UiTurn) -> None:
         super().__init__()
         self.setObjectName("microtome-engine")
-        self._mailbox, self.service = mailbox, service
+        self._mailbox, self.service, self.turn = mailbox, service, turn
         self.cancelled: set[int] = set()  # job ids; a set is safe across threads under the GIL
+        self._handed_over = 0  # the newest job that handed a progressive result over
 
     def run(self) -> None:  # runs on the engine thread
         from engine.analysis import Cancelled, Job
@@ -58,9 +60,10 @@ class _Worker(QThread):
         while (item := self._mailbox.take()) is not None:
             job_id, request = item
             lane = request.lane
+            self.turn.wait()  # the UI first finishes reacting to the edit that asked for this (ui_turn)
             job = Job(progress=lambda done, total, i=job_id, l=lane: self.progress.emit(i, l, done, total),
                       cancelled=lambda i=job_id, l=lane: i in self.cancelled or self._mailbox.has(l),
-                      emit=lambda key, value, i=job_id, l=lane: self.partial.emit(i, l, key, value))
+                      emit=lambda key, value, i=job_id, l=lane: self._hand_over(i, l, key, value))
             try:
                 payload = self.service.handle(request, job, self.status.emit)
             except Cancelled:
@@ -80,6 +83,15 @@ class _Worker(QThread):
                 continue
             self.finished_job.emit(job_id, lane, payload)
 
+    def _hand_over(self, job_id: int, lane: str, key: str, value: object) -> None:
+        """A progressive result. The first (the numbers) is painted before the engine goes on
+        (ui_turn); later ones (patterns) are painted while it computes the rest: the user is
+        reading the numbers by then, and waiting would only delay the whole."""
+        self.partial.emit(job_id, lane, key, value)
+        if job_id != self._handed_over:
+            self._handed_over = job_id
+            self.turn.wait()
+
 
 class JobClient(QObject):
     """Main-thread face of the engine thread. Signals carry (id, lane, ...)."""
@@ -97,7 +109,8 @@ class JobClient(QObject):
         self._open: dict[str, int] = {}  # lane -> newest job id, while it has not finished
         self.mailbox = Mailbox()
         self.service = service or EngineService()
-        self._worker = _Worker(self.mailbox, self.service)
+        self.turn = UiTurn(self)
+        self._worker = _Worker(self.mailbox, self.service, self.turn)
         self._worker.finished_job.connect(self._close)
         self._worker.failed_job.connect(self._close)
         self._worker.finished_job.connect(self.finished)
