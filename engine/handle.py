@@ -241,6 +241,19 @@ class TorchHandle:
         return prefix_cache(self, torch.as_tensor(np.atleast_2d(ids)), prefix)
 
     @contextmanager
+    def weights_from(self, folder) -> Iterator[None]:
+        """For the length of the block, compute with a checkpoint's weights (same architecture;
+        engine.weight_swap). Caches made from the loaded weights are dropped on the way in and out."""
+        from .weight_swap import weights_swapped
+
+        self.clean_run, self._ablation_values = CleanRunCache(), None
+        try:
+            with weights_swapped(self.model, folder):
+                yield
+        finally:
+            self.clean_run, self._ablation_values = CleanRunCache(), None
+
+    @contextmanager
     def sweep_mode(self) -> Iterator[None]:
         """Settings for long batched sweeps (GPT-2's GELU as one fused kernel)."""
         with fused_activations(self.model):
