@@ -290,39 +290,57 @@ def _plain_sentence(rng: np.random.Generator) -> list[int]:
 # ---------------------------------------------------------------- repeated segments
 
 
+TOKEN_CLASSES: dict[str, np.ndarray] = {}  # filled below: ids a repeated segment can be drawn from
+
+
 def repeated_sequences(
-    n: int, seg_len: int, rng: np.random.Generator, prefix_len: int = 0
+    n: int, seg_len: int, rng: np.random.Generator, prefix_len: int = 0, token_class: str = "pool",
+    inner_repeats: bool = False,
 ) -> np.ndarray:
     """Return ids ``[n, 1 + prefix_len + 2*seg_len]``: BOS, random prefix, segment, segment.
 
-    Prefix and segment words are drawn from :data:`POOL` without replacement within a row,
-    so every token of the second copy has exactly one earlier occurrence.
+    Words are drawn from :data:`TOKEN_CLASSES` [token_class] ('pool', 'names', 'template',
+    'all'). Without ``inner_repeats`` they are drawn without replacement within a row, so every
+    token of the second copy has exactly one earlier occurrence; with it, with replacement.
     """
+    ids = TOKEN_CLASSES[token_class]
     k = prefix_len + seg_len
-    if k > len(POOL_IDS):
-        raise ValueError("prefix_len + seg_len exceeds the pool size")
+    if k > len(ids) and not inner_repeats:
+        raise ValueError(f"prefix_len + seg_len exceeds the {token_class!r} class ({len(ids)} tokens)")
     out = np.empty((n, 1 + prefix_len + 2 * seg_len), dtype=np.int64)
     out[:, 0] = BOS_ID
     for r in range(n):
-        words = POOL_IDS[rng.choice(len(POOL_IDS), size=k, replace=False)]
+        words = ids[rng.choice(len(ids), size=k, replace=inner_repeats)]
         seg = words[prefix_len:]
         out[r, 1:] = np.concatenate([words[:prefix_len], seg, seg])
     return out
 
 
-def _repeat_chunk(rng: np.random.Generator, fresh: list[int]) -> list[int]:
-    """Segment (3-30 words), gap (0-20 words), segment again.
+REPEAT_SOURCES = {"pool": 0.35, "vocabulary": 0.40, "vocabulary with repeats": 0.25}
 
-    Words are popped from ``fresh``, a per-row shuffled pool of words not yet used in the
-    row, so a token of a copy has exactly one earlier occurrence: token matching is
-    unambiguous and always right.
+
+def _repeat_chunk(rng: np.random.Generator, row: list[int]) -> list[int]:
+    """Segment (3-30 tokens), gap (0-20 tokens), segment again, placed after whatever the row
+    holds so far (IOI and plain sentences included).
+
+    The segment is drawn (see :data:`REPEAT_SOURCES`) from the filler pool or from the whole
+    vocabulary (names, template words, punctuation, filler), so copying is learnt for every
+    token. 'pool' and 'vocabulary' draw tokens not yet used in the row, without replacement,
+    so matching an earlier token is unambiguous; 'vocabulary with repeats' draws with
+    replacement, so a segment may repeat a token inside itself or one seen earlier in the
+    row (copying must then use more than the last token).
     """
     seg_len = int(rng.integers(3, 31))
     gap = int(rng.integers(0, 21))
-    if len(fresh) < seg_len + gap:  # never happens for 128-token rows; keep it safe
-        fresh.extend(rng.permutation(POOL_IDS).tolist())
-    seg = [fresh.pop() for _ in range(seg_len)]
-    filler = [fresh.pop() for _ in range(gap)]
+    source = list(REPEAT_SOURCES)[rng.choice(len(REPEAT_SOURCES), p=list(REPEAT_SOURCES.values()))]
+    if source == "vocabulary with repeats":
+        words = TOKEN_CLASSES["all"][rng.integers(len(TOKEN_CLASSES["all"]), size=seg_len + gap)].tolist()
+    else:
+        used = set(row)
+        ids = TOKEN_CLASSES["pool" if source == "pool" else "all"]
+        fresh = [t for t in rng.permutation(ids).tolist() if t not in used]
+        words = fresh[:seg_len + gap]
+    seg, filler = words[:seg_len], words[seg_len:]
     return seg + filler + seg
 
 
@@ -343,13 +361,10 @@ def training_sequence_with_weights(
     answers: list[int] = []
     kinds = list(CHUNK_PROBS)
     probs = np.array(list(CHUNK_PROBS.values()))
-    fresh: list[int] = rng.permutation(POOL_IDS).tolist()
     while len(ids) < seq_len:
         kind = kinds[rng.choice(len(kinds), p=probs)]
         if kind == "repeat":
-            used = set(ids)
-            fresh = [t for t in fresh if t not in used]
-            ids += _repeat_chunk(rng, fresh)
+            ids += _repeat_chunk(rng, ids)
         elif kind == "ioi":
             ids += _ioi_sentence(rng)
             answers.append(len(ids) - 2)
@@ -378,3 +393,11 @@ def training_batch_with_weights(
     """``(ids, weights)``, both ``[batch_size, seq_len]``; see :func:`training_sequence_with_weights`."""
     rows = [training_sequence_with_weights(rng, seq_len, ioi_weight) for _ in range(batch_size)]
     return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+
+TOKEN_CLASSES.update({
+    "pool": POOL_IDS,
+    "names": np.array([VOCAB[w] for w in NAMES], dtype=np.int64),
+    "template": np.array([VOCAB[w] for w in TEMPLATE_WORDS + PUNCTUATION], dtype=np.int64),
+    "all": np.array([i for w, i in VOCAB.items() if w not in SPECIAL_TOKENS], dtype=np.int64),
+})

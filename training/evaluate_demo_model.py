@@ -18,6 +18,16 @@ Definitions (all on data never used in training; a fixed seed makes them reprodu
   ln(400) = 5.99 nats for a uniform guess over the pool.
 * **head ablation**: a forward pre-hook on ``transformer.h.{l}.attn.c_proj`` that zeroes the
   head's slice ``[h*d_head:(h+1)*d_head]`` of the c_proj input (the merged head outputs).
+* **copy loss by token class** (:func:`copy_by_class`): the same layout with segments drawn
+  from the filler pool, the 60 names, the template words and punctuation, the whole
+  vocabulary, and the whole vocabulary with replacement (tokens repeated inside the segment),
+  for segment lengths :data:`CLASS_SEG_LENS`; chance is ln(class size).
+* **copy loss by layout** (:func:`copy_by_layout`), layouts never used in training: the
+  segment right after a held-out IOI sentence, and the two copies separated by a plain
+  sentence instead of random tokens; whole-vocabulary segments.
+* **induction heads vs as many other heads**: copy loss on whole-vocabulary segments with the
+  induction heads ablated, against the median over 5 random sets of the same number of other
+  heads (neither induction nor previous-token heads).
 * **IOI**: for prompts from :func:`training.demo_data.ioi_examples` (held-out name pairs and
   templates, and separately training templates with training pairs), accuracy = fraction
   with logit(IO) > logit(S) at the last position, logit diff = mean logit(IO) - logit(S).
@@ -41,6 +51,8 @@ from training import demo_data
 SEG_LENS = [7, 11, 19, 25, 40]
 PREFIXES = [0, 5, 13]
 N_PER_CONFIG = 48
+CLASSES = [("pool", False), ("names", False), ("template", False), ("all", False), ("all", True)]
+CLASS_SEG_LENS = [4, 8, 12, 20]
 
 
 @contextlib.contextmanager
@@ -148,6 +160,65 @@ def ioi_metrics(model, tokenizer, examples, heads: Iterable[tuple[int, int]] = (
     }
 
 
+def class_label(token_class: str, inner_repeats: bool) -> str:
+    return {"pool": "filler pool", "names": "names", "template": "template words + punctuation",
+            "all": "whole vocabulary"}[token_class] + (" (with repeats inside)" if inner_repeats else "")
+
+
+def copy_by_class(model, seed: int = 4321) -> dict[str, dict[int, float]]:
+    """{class label: {segment length: copy loss}} (prefix 3, 48 rows each)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[int, float]] = {}
+    for token_class, repeats in CLASSES:
+        out[class_label(token_class, repeats)] = {
+            seg: copy_loss(model, (), [(seg, 3, torch.from_numpy(demo_data.repeated_sequences(
+                N_PER_CONFIG, seg, rng, prefix_len=3, token_class=token_class, inner_repeats=repeats)))])
+            for seg in CLASS_SEG_LENS}
+    return out
+
+
+def layout_batch(kind: str, seg: int, rng: np.random.Generator, n: int = N_PER_CONFIG) -> tuple[int, int, torch.Tensor]:
+    """(seg, pre, ids) whose second copy starts at 1 + pre + seg and runs to the end:
+    'after IOI': BOS, a held-out IOI sentence with its answer, segment, segment;
+    'sentence between copies': BOS, segment, a plain sentence, segment. Whole-vocabulary segments."""
+    rows, pre = [], None
+    sentence = (demo_data.ioi_examples(1, rng, held_out=True)[0] if kind == "after IOI" else None)
+    for _ in range(n):
+        segment = demo_data.TOKEN_CLASSES["all"][rng.choice(len(demo_data.TOKEN_CLASSES["all"]), size=seg, replace=False)]
+        if kind == "after IOI":
+            words = (sentence.prompt + f" {sentence.io} .").split()
+            head = demo_data.encode_words(words)
+            rows.append([demo_data.BOS_ID, *head, *segment, *segment])
+            pre = len(head)
+        else:
+            middle = demo_data._plain_sentence(np.random.default_rng(int(rng.integers(1 << 30))))
+            middle = (middle * 3)[:6]  # a fixed 6-token gap keeps the rows one length
+            rows.append([demo_data.BOS_ID, *segment, *middle, *segment])
+            pre = len(middle)
+    return seg, pre, torch.tensor(rows)
+
+
+def copy_by_layout(model, seed: int = 777) -> dict[str, dict[int, float]]:
+    rng = np.random.default_rng(seed)
+    return {kind: {seg: copy_loss(model, (), [layout_batch(kind, seg, rng)]) for seg in CLASS_SEG_LENS}
+            for kind in ("after IOI", "sentence between copies")}
+
+
+def induction_vs_others(model, induction: list[tuple[int, int]], prev: list[tuple[int, int]], seed: int = 5) -> dict:
+    """Whole-vocabulary copy loss: clean, induction heads ablated, and the median over 5 random
+    sets of as many other heads."""
+    rng = np.random.default_rng(seed)
+    batches = [(seg, 3, torch.from_numpy(demo_data.repeated_sequences(N_PER_CONFIG, seg, rng, prefix_len=3,
+                                                                          token_class="all"))) for seg in (8, 12, 20)]
+    L, H = model.config.n_layer, model.config.n_head
+    others = [(l, h) for l in range(L) for h in range(H) if (l, h) not in induction and (l, h) not in prev]
+    draws = [[others[i] for i in rng.choice(len(others), size=len(induction), replace=False)] for _ in range(5)]
+    random_losses = [copy_loss(model, d, batches) for d in draws]
+    return {"clean": copy_loss(model, (), batches), "induction_ablated": copy_loss(model, induction, batches),
+            "random_ablated_median": float(np.median(random_losses)),
+            "random_sets": ["+".join(f"L{l}H{h}" for l, h in d) for d in draws]}
+
+
 def load(folder: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -184,6 +255,10 @@ def evaluate(model, tokenizer) -> dict:
     res["copy_loss"] = {"clean": clean, "clean_by_seg_len": per_len, "single": single, "sets": set_losses}
     res["induction_heads"] = [f"L{l}H{h}" for l, h in top_ind]
     res["prev_token_heads"] = [f"L{l}H{h}" for l, h in top_prev]
+
+    res["copy_by_class"] = copy_by_class(model)
+    res["copy_by_layout"] = copy_by_layout(model)
+    res["induction_vs_others"] = induction_vs_others(model, top_ind, top_prev)
 
     rng = np.random.default_rng(99)
     ioi_ho = demo_data.ioi_examples(1000, rng, held_out=True)
@@ -237,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in cl["sets"].items():
         print(f"  ablate {k}: {v:.3f} ({v - cl['clean']:+.3f})")
     print(f"induction heads: {res['induction_heads']}; previous-token heads: {res['prev_token_heads']}")
+    print("copy loss by token class and segment length (nats):")
+    for label, by_len in res["copy_by_class"].items():
+        print(f"  {label}: " + ", ".join(f"{k}: {v:.3f}" for k, v in by_len.items()))
+    print("copy loss by layout (whole-vocabulary segments, never used in training):")
+    for label, by_len in res["copy_by_layout"].items():
+        print(f"  {label}: " + ", ".join(f"{k}: {v:.3f}" for k, v in by_len.items()))
+    iv = res["induction_vs_others"]
+    print(f"whole-vocabulary copy loss {iv['clean']:.3f}; induction heads ablated {iv['induction_ablated']:.3f}; "
+          f"as many other heads (median of 5 random sets) {iv['random_ablated_median']:.3f}")
     io = res["ioi"]
     for k in ("held_out", "train_templates"):
         m = io[k]

@@ -26,6 +26,9 @@ DEFAULTS = dict(
     n_layer=2, n_head=8, n_embd=128, steps=6000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
     weight_decay=0.05, ioi_weight=5.0, seed=0, log_every=250,
 )
+# the training timeline: weights kept at these steps (before, during and after the induction
+# phase change), float16 safetensors in <out>/checkpoints/step_NNNNN (~1 MB each)
+CHECKPOINT_STEPS = (0, 500, 1000, 1500, 2000, 2500, 3000, 4000, 6000)
 
 
 def make_config(vocab_size: int, n_layer: int, n_head: int, n_embd: int):
@@ -56,12 +59,25 @@ def _quick_eval(model, tok, eval_batches, ioi_ex) -> str:
         model.set_attn_implementation("sdpa")
     except Exception as e:  # pragma: no cover - logging only
         extra = f" (scores unavailable: {e})"
-    cl = copy_loss(model, (), eval_batches)
+    cl = copy_loss(model, (), eval_batches[:4])
+    cl_all = copy_loss(model, (), eval_batches[4:])
     m = ioi_metrics(model, tok, ioi_ex[0])
     mt = ioi_metrics(model, tok, ioi_ex[1])
     model.train()
-    return (f"copy {cl:.3f} ioi_acc held-out {m['acc']:.2f} train-tpl {mt['acc']:.2f} "
+    return (f"copy {cl:.3f} copy(all tokens) {cl_all:.3f} ioi_acc held-out {m['acc']:.2f} train-tpl {mt['acc']:.2f} "
             f"ioi_ld {m['logit_diff']:.2f}{extra}")
+
+
+def save_checkpoint(model, tok, out: str, step: int) -> None:
+    """One point of the training timeline: a complete model folder (float16 weights, the
+    config and tokenizer), so the app can open it like any model."""
+    import copy
+
+    folder = os.path.join(out, "checkpoints", f"step_{step:05d}")
+    half = copy.deepcopy(model).half()
+    half.config.torch_dtype = "float16"
+    half.save_pretrained(folder)
+    tok.save_pretrained(folder)
 
 
 def train(out: str, **kw) -> None:
@@ -85,12 +101,17 @@ def train(out: str, **kw) -> None:
     eval_batches = [
         (seg, pre, torch.from_numpy(demo_data.repeated_sequences(16, seg, erng, prefix_len=pre)))
         for seg, pre in [(7, 13), (11, 5), (25, 0), (40, 3)]
+    ] + [
+        (seg, pre, torch.from_numpy(demo_data.repeated_sequences(16, seg, erng, prefix_len=pre, token_class="all")))
+        for seg, pre in [(11, 5), (25, 0)]
     ]
     ioi_ex = (demo_data.ioi_examples(200, erng, held_out=True), demo_data.ioi_examples(200, erng, held_out=False))
     t0 = time.time()
     run_loss = 0.0
     print(f"params {sum(p.numel() for p in model.parameters())}, config {a}", flush=True)
     for step in range(a["steps"]):
+        if step in CHECKPOINT_STEPS:
+            save_checkpoint(model, tok, out, step)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a["steps"], a["lr"], a["warmup"], a["min_lr_frac"])
         ids_np, w_np = demo_data.training_batch_with_weights(a["batch"], rng, ioi_weight=a["ioi_weight"])
@@ -113,6 +134,8 @@ def train(out: str, **kw) -> None:
                   f"train(weighted) {run_loss / n:.3f} {msg}", flush=True)
             run_loss = 0.0
     elapsed = time.time() - t0
+    if a["steps"] in CHECKPOINT_STEPS:
+        save_checkpoint(model, tok, out, a["steps"])
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out)
     tok.save_pretrained(out)

@@ -1,4 +1,5 @@
 """The panels that ship with Microtome; importing this module registers them. A new
 technique's panel is one file in this package plus one name below."""
 
-from . import attention_text, components, head_detail, head_finder, heads, logit_lens, patching, prompt  # noqa: F401
+from . import (attention_text, components, head_detail, head_finder, heads, logit_lens, patching, prompt,  # noqa: F401
+               training_timeline)
