@@ -141,7 +141,9 @@ class SessionManager(QObject):
             return
         weights = self.controller.loaded.weights_digest
         if session.model.weights_digest and weights and session.model.weights_digest != weights:
-            notes.append("different weights (the model files changed since the session was saved)")
+            notes.append("different weights: the session was saved on an earlier version of the bundled demo model, "
+                         "retrained since; its numbers are recomputed on this one" if self.controller.loaded.is_demo else
+                         "different weights (the model files changed since the session was saved)")
         c = self.controller
         c.undo_stack.clear()
         v = session.view

@@ -316,16 +316,17 @@ def repeated_sequences(
     return out
 
 
-REPEAT_SOURCES = {"pool": 0.35, "vocabulary": 0.40, "vocabulary with repeats": 0.25}
+REPEAT_SOURCES = {"pool": 0.2, "vocabulary": 0.3, "vocabulary with repeats": 0.2, "names and template words": 0.3}
 
 
 def _repeat_chunk(rng: np.random.Generator, row: list[int]) -> list[int]:
     """Segment (3-30 tokens), gap (0-20 tokens), segment again, placed after whatever the row
     holds so far (IOI and plain sentences included).
 
-    The segment is drawn (see :data:`REPEAT_SOURCES`) from the filler pool or from the whole
-    vocabulary (names, template words, punctuation, filler), so copying is learnt for every
-    token. 'pool' and 'vocabulary' draw tokens not yet used in the row, without replacement,
+    The segment is drawn (see :data:`REPEAT_SOURCES`) from the filler pool, from the whole
+    vocabulary (names, template words, punctuation, filler), or from the names and template
+    words alone (whose sentence statistics otherwise outvote copying), so copying is learnt for
+    every token. All but 'vocabulary with repeats' draw tokens not yet used in the row, without replacement,
     so matching an earlier token is unambiguous; 'vocabulary with repeats' draws with
     replacement, so a segment may repeat a token inside itself or one seen earlier in the
     row (copying must then use more than the last token).
@@ -337,7 +338,8 @@ def _repeat_chunk(rng: np.random.Generator, row: list[int]) -> list[int]:
         words = TOKEN_CLASSES["all"][rng.integers(len(TOKEN_CLASSES["all"]), size=seg_len + gap)].tolist()
     else:
         used = set(row)
-        ids = TOKEN_CLASSES["pool" if source == "pool" else "all"]
+        ids = {"pool": TOKEN_CLASSES["pool"], "vocabulary": TOKEN_CLASSES["all"],
+               "names and template words": np.concatenate([TOKEN_CLASSES["names"], TOKEN_CLASSES["template"]])}[source]
         fresh = [t for t in rng.permutation(ids).tolist() if t not in used]
         words = fresh[:seg_len + gap]
     seg, filler = words[:seg_len], words[seg_len:]

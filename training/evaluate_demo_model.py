@@ -297,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder")
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--markdown", action="store_true", help="also print the model card's measured tables")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     model, tok = load(args.folder)
@@ -331,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {d:+.2f}" for k, d in io["heads_by_effect"][:6]))
     for k, m in io["ablate_sets"].items():
         print(f"  IOI ablate {k}: acc {m['acc']:.3f}, logit diff {m['logit_diff']:.3f}")
+    if args.markdown:
+        from training.demo_card import markdown
+
+        print("\n" + markdown(res, L, H))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

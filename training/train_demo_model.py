@@ -23,7 +23,7 @@ from training import demo_data
 from training.evaluate_demo_model import copy_loss, head_scores, ioi_metrics
 
 DEFAULTS = dict(
-    n_layer=2, n_head=8, n_embd=128, steps=6000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
+    n_layer=2, n_head=8, n_embd=192, steps=6000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
     weight_decay=0.05, ioi_weight=5.0, seed=0, log_every=250,
 )
 # the training timeline: weights kept at these steps (before, during and after the induction

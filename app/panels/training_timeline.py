@@ -47,6 +47,8 @@ class TimelinePanel(Panel):
         results.progress.connect(lambda key, done, total: key == KEY and w.set_status(
             f"measuring checkpoint {min(done + 1, total)} of {total}…" if done < total else "done"))
         results.failed.connect(lambda key, message: key == KEY and w.set_status(message))
+        # a checkpoint that failed to load: the cursor goes back to the model still loaded
+        self.controller.loading.connect(lambda busy: not busy and self._show_current())
 
     # ------------------------------------------------------------------ folders
     def _ask_folder(self) -> None:

@@ -14,6 +14,7 @@ from engine import Engine
 from engine.analyses.patching import activation_patching
 from widgets.patching_panel import PatchingSpec
 
+from tests.demo_facts import IOI_HEAD
 from tests.app.conftest import CLEAN, CORRUPT, TIMEOUT, wait_failed, wait_result
 
 
@@ -37,19 +38,20 @@ def test_head_sweep_shows_the_engines_numbers_and_a_cell_applies_its_patch(qtbot
     assert steps and steps[-1] == (16, 16)
     # attribution patching estimates denoising only: no estimate (and no checkbox) in noise mode
     assert not window.view("patching").estimate.isVisible() and not window.view("patching").with_attribution.isEnabled()
-    assert window.view("patching").main.rows == ("L0", "L1") and window.view("patching").main.columns[3] == "H3"
-    # noising L0.H3 (the model card's IOI head) hurts most
-    assert np.unravel_index(np.argmin(shown), shown.shape) == (0, 3)
+    layer, head = (int(x) for x in IOI_HEAD[1:].split(".H"))
+    assert window.view("patching").main.rows == ("L0", "L1") and window.view("patching").main.columns[head] == f"H{head}"
+    # noising the model card's IOI head hurts most
+    assert np.unravel_index(np.argmin(shown), shown.shape) == (layer, head)
 
     window.docks["patching"].raise_()
     qtbot.waitExposed(window.view("patching").main)
-    click_cell(qtbot, window.view("patching").main, 0, 3)
+    click_cell(qtbot, window.view("patching").main, layer, head)
     qtbot.waitUntil(lambda: c.last_result is not None and len(c.last_result.interventions) == 1, timeout=TIMEOUT)
     (applied,) = c.state.interventions
-    assert (applied.component, applied.method, applied.source_prompt) == ("L0.H3", "resample", CORRUPT)
+    assert (applied.component, applied.method, applied.source_prompt) == (IOI_HEAD, "resample", CORRUPT)
     # the graph now runs exactly the cell's noising patch, and the panel says so (issue 16, item 12)
     assert "exactly this noising patch" in window.view("patching").summary.text()
-    assert c.last_result.logit_diff == pytest.approx(expected.raw[0, 3], abs=1e-4)
+    assert c.last_result.logit_diff == pytest.approx(expected.raw[layer, head], abs=1e-4)
 
 
 def test_position_sweep_cell_applies_at_that_position_and_path_sweep_runs(qtbot, demo_window) -> None:

@@ -10,6 +10,8 @@ from engine import Engine, PromptError
 from engine.hooks import hooks_attached
 from engine.analyses.patching import activation_patching
 
+from tests.demo_facts import DUPLICATE_TOKEN_HEAD, INDUCTION_HEADS, IOI_HEAD, PREVIOUS_TOKEN_HEAD
+
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
 
@@ -73,7 +75,8 @@ def test_patching_the_whole_last_residual_recovers_clean_and_identical_tokens_ch
 def test_the_ioi_head_the_model_card_names_is_found_by_patching(demo: Engine) -> None:
     result = activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
     l, h = np.unravel_index(np.argmax(result.values), result.values.shape)
-    assert (l, h) == (0, 3), result.values  # L0H3: the model card's most important IOI head
+    assert f"L{l}.H{h}" == IOI_HEAD, result.values  # the model card's most important IOI head
+    assert result.values[l, h] > 0.8 and np.sort(result.values.ravel())[-2] < 0.2, result.values  # [0.997; next 0.024]
 
 
 def test_progress_is_reported_and_cancel_stops_between_chunks(demo: Engine) -> None:
@@ -130,26 +133,31 @@ def test_attribution_patching_is_the_gradient_of_the_metric(demo: Engine) -> Non
     assert result.values[0, head] == pytest.approx(slope, rel=2e-2, abs=1e-4)
 
 
-def test_attribution_patching_tracks_activation_patching_on_ioi(demo: Engine) -> None:
-    """Floors below the measured means over 8 held-out IOI prompts (heads 0.91, attention and
-    MLP outputs 0.99): a first-order estimate should rank components like the real patching."""
+def test_attribution_patching_tracks_activation_patching_on_most_ioi_pairs(demo: Engine) -> None:
+    """A first-order estimate ranks components like the real patching on most of 8 held-out
+    IOI pairs (measured r > 0.97 on 5 of 8 for heads and attention outputs, 7 of 8 for MLP
+    outputs), and fails where one head's patch moves the answer all the way (the demo model's
+    IOI head carries nearly the whole effect, a saturated nonlinearity: r < 0 on the other
+    pairs). The model card says so; this test keeps both halves of that claim honest."""
     from engine.analyses.attribution import attribution_patching
 
-    floors = {"head": 0.8, "attn_out": 0.95, "mlp_out": 0.95}
-    for sweep, floor in floors.items():
+    for sweep, at_least in {"head": 5, "attn_out": 5, "mlp_out": 6}.items():
         correlations = []
         for clean, corrupt, io, s in ioi_pairs(8):
             real = activation_patching(demo, clean, corrupt, io, s, sweep).values.ravel()
             estimate = attribution_patching(demo, clean, corrupt, io, s, sweep).values.ravel()
             correlations.append(np.corrcoef(real, estimate)[0, 1])
-        assert np.mean(correlations) > floor, (sweep, correlations)
+        assert sum(r > 0.9 for r in correlations) >= at_least, (sweep, correlations)
+        if sweep == "head":
+            assert min(correlations) < 0.5, correlations  # where it fails, it fails (see the card)
 
 
 def test_patching_finds_the_model_cards_induction_circuit(demo: Engine) -> None:
     """Clean: a 10-word segment then its first five words again (the 6th is copied).
     Corrupted: the first copy of the 5th word is replaced, so nothing to copy. Noising one
     head at a time (its corrupted output into the clean run), averaged over 6 prompts:
-    measured effects (1 - normalised) L0.H3 0.94, L1.H3 0.96, L1.H4 0.76, L1.H7 0.40."""
+    measured effects (1 - normalised) L0.H5 0.95 (previous-token), L1.H0 0.63, L1.H2 0.46
+    (induction), L1.H5 0.61 (duplicate-token); L0.H1 0.58."""
     from training.demo_data import POOL_IDS, vocabulary
 
     words = {i: w for w, i in vocabulary().items()}
@@ -165,6 +173,6 @@ def test_patching_finds_the_model_cards_induction_circuit(demo: Engine) -> None:
         result = activation_patching(demo, " ".join(clean), " ".join(corrupt), seg[5], other[1], "head", mode="noise")
         effects.append(1 - result.values)
     effect = np.mean(effects, axis=0)
-    assert int(np.argmax(effect[0])) == 3  # the previous-token head
+    assert f"L0.H{int(np.argmax(effect[0]))}" == PREVIOUS_TOKEN_HEAD
     strong = {f"L1.H{h}" for h in np.flatnonzero(effect[1] > 0.3)}
-    assert "L1.H4" in strong and strong <= {"L1.H2", "L1.H4", "L1.H7", "L1.H3"}, effect  # induction + duplicate
+    assert strong & set(INDUCTION_HEADS) and strong <= {*INDUCTION_HEADS, "L1.H7", DUPLICATE_TOKEN_HEAD}, effect
