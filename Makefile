@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run report test bench bench-startup bundle demo-model real-model clean
+.PHONY: setup run report test bench bench-startup bundle demo-model demo-sae real-model clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -52,6 +52,10 @@ real-model: $(STAMP)
 
 demo-model: $(STAMP)
 	$(BIN)/python -m training.train_demo_model --out resources/demo_model
+
+demo-sae: $(STAMP)
+	$(BIN)/python -m training.train_sae demo --site L0.resid_post --out resources/demo_saes/L0.resid_post
+	$(BIN)/python -m training.sae.demo_features resources/demo_saes/L0.resid_post --card
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,1 @@
+"""Training sparse autoencoders for any model Microtome opens (`python -m training.train_sae`)."""
