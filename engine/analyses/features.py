@@ -1,0 +1,95 @@
+"""Readout 'features': which features of a dictionary (SAE) are active on each token.
+
+Read from the live run's own forward: the dictionary's input site is captured with the rest,
+so the strip follows every edit at no extra forward. A dictionary is opened once per folder
+(and again only if its weights file changes), checked against the model (engine.dictionaries.fits)
+and moved to the model's device. The special prefix (BOS) is left out: dictionaries are trained
+without it (its norm is huge and constant), so its 'features' would mean nothing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..analysis import ReadContext, Readout, register
+from ..dictionaries import Dictionary, fits, load_dictionary
+from ..errors import EngineError
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    folder: str = ""
+    k: int = 10  # features listed per position
+    shown: int = 16  # features in the strip: the most active anywhere on the prompt
+
+
+@dataclass(frozen=True)
+class FeatureActivations:
+    folder: str
+    label: str  # "TopK SAE · blocks.0.hook_resid_post · 1536 features"
+    site: str
+    d_sae: int
+    digest: str
+    tokens: tuple[str, ...]
+    first: int  # the first position with features (after the special prefix)
+    top_ids: np.ndarray  # [S, k] features by activation at each position (-1 = none)
+    top_values: np.ndarray  # [S, k]
+    shown_ids: np.ndarray  # [F]
+    shown_values: np.ndarray  # [S, F]
+    l0: np.ndarray  # [S] active features per position
+
+
+_OPEN: dict[tuple[str, int], Dictionary] = {}
+
+
+def opened(folder: str, handle) -> Dictionary:
+    """The dictionary in `folder`, loaded once (per weights version) and checked against the model."""
+    if not folder:
+        raise EngineError("no dictionary folder given")
+    path = Path(folder).expanduser().resolve()
+    stamp = max((os.stat(p).st_mtime_ns for p in path.glob("*.safetensors")), default=0) if path.is_dir() else 0
+    key = (str(path), stamp)
+    if key not in _OPEN:
+        dictionary = load_dictionary(path)
+        fits(dictionary, handle)
+        _OPEN.clear()  # one open dictionary at a time is what the panel shows; free the last
+        _OPEN[key] = dictionary
+    return _OPEN[key]
+
+
+def describe(d: Dictionary) -> str:
+    kind = {"topk": f"TopK (k {d.k})", "jumprelu": "JumpReLU", "gated": "gated", "standard": "ReLU"}[d.architecture]
+    return f"{kind} {'SAE' if d.kind == 'sae' else 'transcoder'} · {d.site_in} · {d.d_sae:,} features"
+
+
+class FeaturesReadout(Readout):
+    key, order = "features", 3
+    Params = FeatureParams
+
+    def needs(self, params: FeatureParams, handle, prompt) -> set[str]:
+        return {opened(params.folder, handle).site_in}
+
+    def read(self, ctx: ReadContext, params: FeatureParams) -> FeatureActivations:
+        d = opened(params.folder, ctx.handle)
+        x = ctx.cache[d.site_in][0].float()
+        with torch.no_grad():
+            acts = d.to(device=x.device).encode(x).cpu()  # [S, d_sae]
+        first = len(ctx.handle.special_prefix)
+        acts[:first] = 0.0
+        k = min(params.k, d.d_sae)
+        top = acts.topk(k, dim=-1)
+        top_ids = torch.where(top.values > 0, top.indices, torch.full_like(top.indices, -1))
+        shown = min(params.shown, d.d_sae)
+        shown_ids = acts.max(0).values.topk(shown).indices
+        shown_ids = shown_ids[acts[:, shown_ids].max(0).values > 0]
+        return FeatureActivations(
+            folder=params.folder, label=describe(d), site=d.site_in, d_sae=d.d_sae, digest=d.digest,
+            tokens=ctx.tokens, first=first, top_ids=top_ids.numpy(), top_values=top.values.clamp_min(0).numpy(),
+            shown_ids=shown_ids.numpy(), shown_values=acts[:, shown_ids].numpy(), l0=(acts > 0).sum(-1).numpy())
+
+
+register(FeaturesReadout())
