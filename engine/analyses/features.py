@@ -66,6 +66,21 @@ def describe(d: Dictionary) -> str:
     return f"{kind} {'SAE' if d.kind == 'sae' else 'transcoder'} · {d.site_in} · {d.d_sae:,} features"
 
 
+def strip_features(acts: torch.Tensor, shown: int) -> torch.Tensor:
+    """The strip's rows: each position's strongest feature first (so no column is empty while
+    something fires there), then the most active anywhere, up to `shown`; never a silent one."""
+    peak = acts.max(0).values
+    firsts = [int(i) for i, v in zip(acts.argmax(-1), acts.max(-1).values) if v > 0]
+    order = list(dict.fromkeys(firsts))[:shown]
+    for i in peak.argsort(descending=True).tolist():
+        if len(order) >= shown or peak[i] <= 0:
+            break
+        if i not in order:
+            order.append(i)
+    order.sort(key=lambda i: -float(peak[i]))
+    return torch.tensor(order, dtype=torch.long)
+
+
 class FeaturesReadout(Readout):
     key, order = "features", 3
     Params = FeatureParams
@@ -83,9 +98,7 @@ class FeaturesReadout(Readout):
         k = min(params.k, d.d_sae)
         top = acts.topk(k, dim=-1)
         top_ids = torch.where(top.values > 0, top.indices, torch.full_like(top.indices, -1))
-        shown = min(params.shown, d.d_sae)
-        shown_ids = acts.max(0).values.topk(shown).indices
-        shown_ids = shown_ids[acts[:, shown_ids].max(0).values > 0]
+        shown_ids = strip_features(acts, min(params.shown, d.d_sae))
         return FeatureActivations(
             folder=params.folder, label=describe(d), site=d.site_in, d_sae=d.d_sae, digest=d.digest,
             tokens=ctx.tokens, first=first, top_ids=top_ids.numpy(), top_values=top.values.clamp_min(0).numpy(),

@@ -1,0 +1,140 @@
+"""The features panel: which features of a dictionary (an SAE) fire on each token, live.
+
+Opening a dictionary first runs the 'features' readout once as a job: a folder that is not a
+dictionary, or one made for another model, fails there with the engine's reason and changes
+nothing. Once it passes, the readout joins every live run (controller.live_readouts), so the
+strip follows each edit from the same forward. A new model drops it until it is checked
+against that model again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from engine.analysis import Prompt
+from widgets.feature_strip import FeatureStrip
+
+from .base import Panel, register_panel
+
+KEY = "features"
+
+
+@register_panel
+class FeaturesPanel(Panel):
+    key, title, area, order = "features", "Features", "bottom", 37
+    beside = ("tab", "lens")
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.folder: str | None = None  # the dictionary in use (checked against the loaded model)
+        self._asked: str | None = None  # a folder being checked
+        self.shown = None  # the FeatureActivations on display
+
+    def create(self) -> QWidget:
+        return FeatureStrip()
+
+    def connect(self) -> None:
+        c, w, results = self.controller, self.widget, self.ctx.results
+        w.open_requested.connect(self._ask_folder)
+        w.position_chosen.connect(c.focus_position)
+        w.feature_chosen.connect(lambda f: self.ctx.show_status(self._describe(f), 8000))
+        results.on(KEY, self.guard(self._checked))
+        results.failed.connect(lambda key, message: key == KEY and self._refused(message))
+        c.result_ready.connect(self.guard(lambda result: self.show(result.readouts.get(KEY) if result else None)))
+        c.pending_changed.connect(lambda pending: w.set_stale(bool(pending) and self.folder is not None))
+        self.ctx.document.on("focused_position", lambda _: self.guard(self._show_focus)())
+        w.set_dictionary(None)
+
+    # ------------------------------------------------------------------ opening
+    def _ask_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.widget, "Dictionary folder (SAELens cfg.json or circuit-tracer config)")
+        if folder:
+            self.open(folder)
+
+    def open(self, folder: str) -> int | None:
+        """Check `folder` against the loaded model (a one-off run of the readout)."""
+        s = self.controller.state
+        self._asked = str(folder)
+        self.widget.set_status(f"opening {Path(folder).name}…")
+        return self.controller.analyse(KEY, Prompt(s.prompt, s.target or None, s.foil or None), {"folder": str(folder)})
+
+    def _checked(self, features) -> None:
+        if self._asked is None or features.folder != self._asked:
+            return
+        self.folder, self._asked = self._asked, None
+        self.controller.live_readouts[KEY] = {"folder": self.folder}
+        self.widget.set_dictionary(features.label)
+        self.widget.set_status("")
+        self.show(features)
+
+    def _refused(self, message: str) -> None:
+        self._asked = None
+        self.widget.set_status(message)
+        self.ctx.show_error(f"Dictionary not opened: {message}")
+
+    def on_model_loaded(self, loaded) -> None:
+        self.controller.live_readouts.pop(KEY, None)
+        self.shown = None
+        if self.folder is not None:  # check it against the new model; gone if it does not fit
+            folder, self.folder = self.folder, None
+            self.widget.set_dictionary(None)
+            self.open(folder)
+
+    # ------------------------------------------------------------------ showing
+    def show(self, features) -> None:
+        if features is None or self.folder is None:
+            return
+        self.shown = features
+        focus = self.controller.state.focused_position
+        self.widget.set_features(list(features.tokens), features.shown_ids, features.shown_values,
+                                 focus if focus is not None else len(features.tokens) - 1)
+        self._show_focus()
+
+    def _show_focus(self) -> None:
+        f = self.shown
+        if f is None:
+            return
+        focus = self.controller.state.focused_position
+        pos = focus if focus is not None and 0 <= focus < len(f.tokens) else len(f.tokens) - 1
+        keep = f.top_ids[pos] >= 0
+        self.widget.set_focus_list(pos, f.tokens[pos], [int(i) for i in f.top_ids[pos][keep]],
+                                   [float(v) for v in f.top_values[pos][keep]])
+
+    def _describe(self, feature: int) -> str:
+        f = self.shown
+        if f is None:
+            return f"feature #{feature}"
+        column = list(f.shown_ids).index(feature) if feature in f.shown_ids else None
+        where = ""
+        if column is not None:
+            pos = int(f.shown_values[:, column].argmax())
+            where = f": strongest on '{f.tokens[pos]}' (position {pos}, {f.shown_values[pos, column]:.2f})"
+        return f"feature #{feature} of {f.label}{where}"
+
+    # ------------------------------------------------------------------ sessions and export
+    def session_state(self) -> dict | None:
+        return {"folder": self.folder} if self.folder else None
+
+    @classmethod
+    def validate_session(cls, data: Any, version: int) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("folder"), str):
+            raise ValueError("features: 'folder' must be a path")
+        return data
+
+    def restore_session(self, data: Any | None) -> None:
+        if data is not None and Path(data["folder"]).is_dir():
+            self.open(data["folder"])
+
+    def export_tables(self) -> dict[str, Any]:
+        import numpy as np
+
+        f = self.shown
+        if f is None:
+            return {}
+        rows = [(pos, f.tokens[pos], int(i), float(v)) for pos in range(len(f.tokens))
+                for i, v in zip(f.top_ids[pos], f.top_values[pos]) if i >= 0]
+        arrays = {"top_ids": f.top_ids, "top_values": f.top_values, "shown_ids": f.shown_ids,
+                  "shown_values": f.shown_values, "l0": f.l0, "site": np.array(f.site), "digest": np.array(f.digest)}
+        return {"features": (rows, ("position", "token", "feature", "activation"), arrays)}

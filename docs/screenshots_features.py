@@ -1,0 +1,48 @@
+"""Screenshots of the features panel: the demo SAE's features on the IOI prompt, the same with
+the previous-token head L0.H5 ablated (the features that read 'the previous token' change), and
+the panel on the real model (no dictionary shipped for it: the hint).
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots_features.py [--real]"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docs.screenshots_timeline import ROOT, settle, window_on  # noqa: E402
+from engine.paths import demo_model_dir  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+FOLDER = str(demo_model_dir().parent / "demo_saes" / "L0.resid_post")
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    out = ROOT / "docs"
+    if "--real" in sys.argv:
+        from engine.paths import REAL_MODEL_FOLDER, real_model_cache
+
+        window = window_on(app, str(real_model_cache() / REAL_MODEL_FOLDER))
+        window.docks["features"].raise_()
+        settle(app, lambda: True)
+        window.grab().save(str(out / "real_size" / "features_smollm2.png"))
+        return
+    window = window_on(app, None)
+    panel, c = window.panels["features"], window.controller
+    window.docks["features"].raise_()
+    panel.open(FOLDER)
+    settle(app, lambda: panel.shown is not None)
+    c.focus_position(7)  # 'the'
+    settle(app, lambda: True)
+    window.view("features").grab().save(str(out / "features.png"))
+    before = panel.shown
+    c.ablate(["L0.H5"])
+    settle(app, lambda: panel.shown is not before and not c.pending)
+    window.grab().save(str(out / "features_ablated.png"))
+    print("saved", [p.name for p in out.glob("features*.png")])
+
+
+if __name__ == "__main__":
+    main()

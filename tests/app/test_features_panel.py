@@ -1,0 +1,55 @@
+"""The features panel in the window: a dictionary checked against the model before it joins
+the live run, then following every edit; one made for another model refused with a reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import Ablation, Engine
+from engine.paths import demo_model_dir
+from tests.app.conftest import CLEAN, TIMEOUT, wait_failed, wait_result
+
+FOLDER = str(demo_model_dir().parent / "demo_saes" / "L0.resid_post")
+
+
+def test_a_dictionary_joins_the_live_run_and_follows_an_edit(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["features"]
+    with wait_result(qtbot, c, "features"):
+        panel.open(FOLDER)
+    assert c.live_readouts["features"] == {"folder": FOLDER} and "1,536 features" in window.view("features").toolTip() + \
+        panel.shown.label
+    clean = panel.shown
+    with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
+        c.ablate(["L0.H5"])
+    qtbot.waitUntil(lambda: panel.shown is not clean, timeout=TIMEOUT)
+    expected = Engine(device="cpu").run(CLEAN, [Ablation("L0.H5")], want=(),
+                                        readouts={"features": {"folder": FOLDER}}).readouts["features"]
+    np.testing.assert_array_equal(panel.shown.top_ids, expected.top_ids)
+    np.testing.assert_allclose(panel.shown.shown_values, expected.shown_values, atol=1e-5)
+    rows, header, arrays = panel.export_tables()["features"]
+    assert header == ("position", "token", "feature", "activation") and arrays["top_ids"].shape == expected.top_ids.shape
+    assert panel.session_state() == {"folder": FOLDER}
+
+
+def test_a_dictionary_for_another_model_is_refused_and_nothing_changes(qtbot, demo_window, tmp_path) -> None:
+    from safetensors.torch import save_file
+    import json
+    import torch
+
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "cfg.json").write_text(json.dumps({"architecture": "standard", "d_in": 32, "d_sae": 8,
+                                                 "metadata": {"hook_name": "blocks.0.hook_resid_post"}}))
+    save_file({"W_enc": torch.zeros(32, 8), "W_dec": torch.zeros(8, 32), "b_enc": torch.zeros(8), "b_dec": torch.zeros(32)},
+              str(folder / "sae_weights.safetensors"))
+    window, c = demo_window, demo_window.controller
+    errors: list[str] = []
+    c.error.connect(errors.append)
+    with wait_failed(qtbot, c, "features") as failed:
+        window.panels["features"].open(str(folder))
+    assert "192" in failed.args[1] or "d_in" in failed.args[1], failed.args
+    assert "features" not in c.live_readouts and window.panels["features"].folder is None
+    with pytest.raises(ValueError, match="folder"):
+        type(window.panels["features"]).validate_session({"folder": None}, 1)
