@@ -32,6 +32,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/live.py
 	# TransformerLens comparison needs its own venv: bash bench/tl_setup.sh (skipped with a note if missing)
 	$(BIN)/python bench/patching.py
+	$(BIN)/python bench/features.py
 
 # One-folder desktop bundle (docs/building.md): build, show its size, run its self-test.
 bundle: $(STAMP)
