@@ -134,25 +134,27 @@ class Controller(QObject):
     # ---- edits with undo: what the component graph asks for
     def ablate(self, names: list[str], method: str = "zero", positions: tuple[int, ...] | None = None,
                text: str = "") -> None:
-        self._edit(lambda i: edits.ablate(i, names, method, self.state.corrupted, positions),
+        self.edit(lambda i: edits.ablate(i, names, method, self.state.corrupted, positions),
                    text or f"{method}-ablate {_who(names)}")
 
     def scale(self, names: list[str], factor: float) -> None:
         """A knob move: runs live (without an expensive logit lens), then in full once the knob rests."""
         self._live = True
         try:
-            self._edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
+            self.edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
         finally:
             self._live = False
         self._settle.start()
 
     def restore(self, names: list[str]) -> None:
-        self._edit(lambda i: edits.restore(i, names), f"restore {_who(names)}")
+        self.edit(lambda i: edits.restore(i, names), f"restore {_who(names)}")
 
     def restore_all(self) -> None:
-        self._edit(lambda i: (), "restore all")
+        self.edit(lambda i: (), "restore all")
 
-    def _edit(self, change, text: str, merge_key: object | None = None) -> None:
+    def edit(self, change, text: str, merge_key: object | None = None) -> None:
+        """Any technique's undoable change of the intervention list: `change(before) -> after`
+        (an EngineError it raises becomes a message); `text` names it in Edit → Undo."""
         before = self.state.interventions
         try:
             after = change(before)

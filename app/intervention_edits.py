@@ -36,4 +36,15 @@ def restore(interventions: tuple[Intervention, ...], names: list[str]) -> tuple[
 
 def as_node_state(interventions: tuple[Intervention, ...]) -> dict[str, tuple[str, float | None]]:
     """What the component graph shows per node: (method, None) or ('scale', factor)."""
-    return {i.component: (("scale", i.factor) if isinstance(i, Scale) else (i.method, None)) for i in interventions}
+    return {i.component: (("scale", i.factor) if isinstance(i, Scale) else (i.method, None))
+            for i in interventions if isinstance(i, (Ablation, Scale))}  # feature edits are not graph nodes
+
+
+def edit_feature(interventions: tuple[Intervention, ...], component: str, folder: str, mode: str,
+                 value: float = 0.0) -> tuple[Intervention, ...]:
+    """Ablate, clamp or scale one dictionary feature (replacing an earlier edit of it); 'restore'
+    drops it."""
+    from engine.interventions import FeatureEdit
+
+    kept = _without(interventions, [component])
+    return kept if mode == "restore" else kept + (FeatureEdit(component, folder, mode, value),)

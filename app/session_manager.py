@@ -13,7 +13,7 @@ from typing import Mapping
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.addresses import parse_ablatable
+from engine.addresses import parse_ablatable, parse_address
 from engine.errors import InterventionError
 
 from .controller import Controller
@@ -135,7 +135,10 @@ class SessionManager(QObject):
         try:
             interventions = session.intervention_objects()
             for item in interventions:
-                parse_ablatable(item.component, info.n_layers, info.n_heads)
+                if item.kind == "feature":
+                    parse_address(item.component, info.n_layers, info.n_heads)  # its layer exists here
+                else:
+                    parse_ablatable(item.component, info.n_layers, info.n_heads)
         except InterventionError as exc:
             self.failed.emit(f"The session does not fit this model: {exc}. Nothing was changed.")
             return

@@ -133,3 +133,5 @@ def build_edits(interventions: Iterable[Intervention], n_layers: int, n_heads: i
 def first_edited_layer(interventions: Iterable[Intervention]) -> int:
     """The first block any of these interventions can change (0 when there are none)."""
     return min((parse_address(i.component).first_layer for i in interventions), default=0)
+
+from . import feature_edits  # noqa: E402,F401 - registers the feature edit compiler (it imports this module)

@@ -72,7 +72,50 @@ class Scale:
         return {"kind": self.kind, **asdict(self), "positions": list(self.positions) if self.positions else None}
 
 
-Intervention = Union[Ablation, Scale]
+FEATURE_MODES = ("ablate", "clamp", "scale")
+
+
+@dataclass(frozen=True)
+class FeatureEdit:
+    """Set one dictionary feature's activation at `component` (an address with a feature,
+    e.g. 'L0.resid_post/sae:1199'): 'ablate' (to 0), 'clamp' (to `value`) or 'scale' (x
+    `value`). Only the feature's decoder contribution changes: the dictionary's
+    reconstruction error is kept, so an edit that changes nothing changes nothing.
+    `folder` is the dictionary (an SAE reading and writing that site)."""
+
+    component: str
+    folder: str
+    mode: str = "ablate"
+    value: float = 0.0
+    positions: tuple[int, ...] | None = None
+    kind: ClassVar[str] = "feature"
+
+    def __post_init__(self) -> None:
+        from .addresses import parse_address
+
+        if parse_address(self.component).feature is None:
+            raise InterventionError(f"'{self.component}' names no feature (write it like L0.resid_post/sae:1199)")
+        if self.mode not in FEATURE_MODES:
+            raise InterventionError(f"unknown feature edit '{self.mode}' (use {', '.join(FEATURE_MODES)})")
+        if not isinstance(self.folder, str) or not self.folder:
+            raise InterventionError("a feature edit needs the dictionary's folder")
+        try:
+            object.__setattr__(self, "value", float(self.value))
+        except (TypeError, ValueError) as exc:
+            raise InterventionError(f"feature value must be a number, got {self.value!r}") from exc
+        object.__setattr__(self, "positions", _positions(self.positions))
+
+    @property
+    def feature(self) -> int:
+        from .addresses import parse_address
+
+        return parse_address(self.component).feature.index
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self), "positions": list(self.positions) if self.positions else None}
+
+
+Intervention = Union[Ablation, Scale, FeatureEdit]
 _KINDS: dict[str, type] = {}
 
 
@@ -84,6 +127,7 @@ def register_intervention(cls: type) -> type:
 
 register_intervention(Ablation)
 register_intervention(Scale)
+register_intervention(FeatureEdit)
 
 
 def intervention_from_dict(data: Any) -> Intervention:

@@ -59,7 +59,10 @@ def _forward(handle, ids: np.ndarray, interventions: tuple, capture: set[str]):
     cached.hits += 1
     entering = cached.entering(start)
     name = f"blocks.{start}.hook_resid_pre"
-    edits[name] = [lambda act: entering.to(act.dtype), *edits.get(name, [])]
+    # an edit of the residual leaving the block before (a feature edit at resid_post) is an
+    # edit of what enters this one: that block is not run, so it is applied here
+    before = edits.pop(f"blocks.{start - 1}.hook_resid_post", [])
+    edits[name] = [lambda act: entering.to(act.dtype), *before, *edits.get(name, [])]
     early = cached.early(capture, start)
     cache = handle.forward(ids, edits, capture - early.keys(), start_layer=start, logits_to_keep=1)
     cache.acts = {**early, **cache.acts}

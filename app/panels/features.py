@@ -8,14 +8,17 @@ against that model again."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
 from engine.analysis import Prompt
 from widgets.feature_strip import FeatureStrip
 
+from .. import intervention_edits as edits
 from .base import Panel, register_panel
 
 KEY = "features"
@@ -39,7 +42,7 @@ class FeaturesPanel(Panel):
         c, w, results = self.controller, self.widget, self.ctx.results
         w.open_requested.connect(self._ask_folder)
         w.position_chosen.connect(c.focus_position)
-        w.feature_chosen.connect(lambda f: self.ctx.show_status(self._describe(f), 8000))
+        w.feature_chosen.connect(self._feature_menu)
         results.on(KEY, self.guard(self._checked))
         results.failed.connect(lambda key, message: key == KEY and self._refused(message))
         c.result_ready.connect(self.guard(lambda result: self.show(result.readouts.get(KEY) if result else None)))
@@ -112,6 +115,44 @@ class FeaturesPanel(Panel):
             pos = int(f.shown_values[:, column].argmax())
             where = f": strongest on '{f.tokens[pos]}' (position {pos}, {f.shown_values[pos, column]:.2f})"
         return f"feature #{feature} of {f.label}{where}"
+
+    # ------------------------------------------------------------------ editing features
+    def component(self, feature: int) -> str | None:
+        """The feature's address, e.g. 'L0.resid_post/sae:1199' (None when the site has no short name)."""
+        if self.shown is None:
+            return None
+        m = re.fullmatch(r"blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|mlp_out|attn_out)", self.shown.site)
+        if m is None:
+            return None
+        kind = "mlp" if m.group(2) == "mlp_out" else m.group(2)
+        return f"L{m.group(1)}.{kind}/sae:{feature}"
+
+    def edit_feature(self, feature: int, mode: str, value: float = 0.0) -> None:
+        """Ablate / clamp / scale / restore a feature: an undoable intervention like a head's."""
+        component = self.component(feature)
+        if component is None or self.folder is None:
+            self.ctx.show_error("This dictionary's site cannot be edited from here")
+            return
+        folder = self.folder
+        words = {"ablate": "ablate", "clamp": f"clamp to {value:g}", "scale": f"scale ×{value:g}", "restore": "restore"}
+        self.controller.edit(lambda items: edits.edit_feature(items, component, folder, mode, value),
+                             f"{words[mode]} feature #{feature}")
+
+    def _feature_menu(self, feature: int) -> None:
+        self.ctx.show_status(self._describe(feature), 8000)
+        menu = QMenu(self.widget)
+        menu.addAction(f"Ablate feature #{feature}", lambda: self.edit_feature(feature, "ablate"))
+        menu.addAction(f"Clamp feature #{feature} to…", lambda: self._ask(feature, "clamp", "Clamp to activation"))
+        menu.addAction(f"Scale feature #{feature} by…", lambda: self._ask(feature, "scale", "Scale by"))
+        if any(getattr(i, "component", "") == self.component(feature) for i in self.controller.state.interventions):
+            menu.addAction(f"Restore feature #{feature}", lambda: self.edit_feature(feature, "restore"))
+        menu.exec(QCursor.pos())
+
+    def _ask(self, feature: int, mode: str, label: str) -> None:
+        value, ok = QInputDialog.getDouble(self.widget, f"Feature #{feature}", label, 2.0 if mode == "scale" else 10.0,
+                                           -1e4, 1e4, 3)
+        if ok:
+            self.edit_feature(feature, mode, value)
 
     # ------------------------------------------------------------------ sessions and export
     def session_state(self) -> dict | None:

@@ -8,16 +8,14 @@ without it (its norm is huge and constant), so its 'features' would mean nothing
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..analysis import ReadContext, Readout, register
-from ..dictionaries import Dictionary, fits, load_dictionary
-from ..errors import EngineError
+from ..dictionaries import Dictionary, fits
+from ..dictionaries.open_cache import open_dictionary
 
 
 @dataclass(frozen=True)
@@ -43,22 +41,11 @@ class FeatureActivations:
     l0: np.ndarray  # [S] active features per position
 
 
-_OPEN: dict[tuple[str, int], Dictionary] = {}
-
-
 def opened(folder: str, handle) -> Dictionary:
-    """The dictionary in `folder`, loaded once (per weights version) and checked against the model."""
-    if not folder:
-        raise EngineError("no dictionary folder given")
-    path = Path(folder).expanduser().resolve()
-    stamp = max((os.stat(p).st_mtime_ns for p in path.glob("*.safetensors")), default=0) if path.is_dir() else 0
-    key = (str(path), stamp)
-    if key not in _OPEN:
-        dictionary = load_dictionary(path)
-        fits(dictionary, handle)
-        _OPEN.clear()  # one open dictionary at a time is what the panel shows; free the last
-        _OPEN[key] = dictionary
-    return _OPEN[key]
+    """The dictionary in `folder` (opened once per weights version), checked against the model."""
+    dictionary = open_dictionary(folder)
+    fits(dictionary, handle)
+    return dictionary
 
 
 def describe(d: Dictionary) -> str:

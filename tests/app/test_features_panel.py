@@ -53,3 +53,29 @@ def test_a_dictionary_for_another_model_is_refused_and_nothing_changes(qtbot, de
     assert "features" not in c.live_readouts and window.panels["features"].folder is None
     with pytest.raises(ValueError, match="folder"):
         type(window.panels["features"]).validate_session({"folder": None}, 1)
+
+
+def test_a_feature_edit_from_the_panel_is_undoable_and_saved(qtbot, demo_window, tmp_path) -> None:
+    from engine.interventions import FeatureEdit
+
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["features"]
+    with wait_result(qtbot, c, "features"):
+        panel.open(FOLDER)
+    before = c.last_result.logit_diff
+    with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
+        panel.edit_feature(1182, "clamp", 30.0)
+    edit = FeatureEdit("L0.resid_post/sae:1182", FOLDER, "clamp", 30.0)
+    qtbot.waitUntil(lambda: c.last_result.interventions == (edit,), timeout=TIMEOUT)
+    expected = Engine(device="cpu").run(CLEAN, [edit], want=(), target="Mary", foil="John")
+    assert c.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-4) and abs(expected.logit_diff - before) > 1
+    assert window.view("graph").nodes["L0.H1"].state is None  # not a graph node
+    path = tmp_path / "s.microtome"
+    window.files.sessions.save(path)
+    c.undo_stack.undo()
+    qtbot.waitUntil(lambda: c.last_result.interventions == (), timeout=TIMEOUT)
+    from tests.app.test_sessions import open_and_wait
+
+    message, reproduced = open_and_wait(qtbot, window, path)
+    assert reproduced, message
+    assert c.state.interventions == (edit,) and window.panels["features"].session_state() == {"folder": FOLDER}
