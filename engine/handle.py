@@ -295,6 +295,10 @@ class TorchHandle:
             bias = self.adapter.o_proj_bias(self.model, layer)
             return out, None if bias is None else bias.detach().clone()
 
+    def unembed_weight(self) -> torch.Tensor:
+        """W_U [d_model, vocab] (a copy): what a direction in the final residual stream says about tokens."""
+        return self.adapter.unembed_weight(self.model).detach().clone()
+
     def logit_direction(self, target_id: int, foil_id: int) -> tuple[torch.Tensor, float]:
         """W_U[:, target] - W_U[:, foil] and b_U[target] - b_U[foil]."""
         w_u, b_u = self.adapter.unembed_weight(self.model), self.adapter.unembed_bias(self.model)

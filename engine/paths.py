@@ -32,3 +32,14 @@ def real_model_cache() -> Path:
     MICROTOME_REAL_MODEL_CACHE overrides (a shared cache on CI machines)."""
     override = os.environ.get("MICROTOME_REAL_MODEL_CACHE")
     return Path(override) if override else Path(__file__).resolve().parent.parent / ".cache" / "real-model"
+
+
+def feature_cache_dir() -> Path:
+    """Where feature statistics over a corpus are kept between sessions (they take seconds to
+    minutes to compute); MICROTOME_CACHE_DIR overrides."""
+    override = os.environ.get("MICROTOME_CACHE_DIR")
+    if override:
+        return Path(override) / "features"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("microtome", appauthor=False)) / "features"

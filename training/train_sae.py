@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.sae.corpus import demo_windows, read_texts, windows_from_texts
+from training.sae.corpus import demo_corpus_lines, demo_windows, read_texts, windows_from_texts
 from training.sae.topk import TopKSAE, explained_variance
 
 SITE_SHORT = re.compile(r"^L(\d+)\.(resid_pre|resid_mid|resid_post|mlp_out|attn_out)$")
@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     args = {"tokens": a.tokens, "epochs": a.epochs, "lr": a.lr, "batch": a.batch, "seed": a.seed,
             "corpus": "the demo model's training distribution (training/demo_data.py)" if demo else Path(a.corpus).name}
     save(sae, Path(a.out), site, "microtome-demo" if demo else Path(a.model).name, numbers, args)
+    if demo:  # the text feature cards read by default (held-out rows, never trained on)
+        (Path(a.out) / "corpus.txt").write_text("\n".join(demo_corpus_lines(100, 20_000 + a.seed)) + "\n")
     print(f"done in {time.time() - start:.0f}s: " + ", ".join(f"{k} {v:.4f}" for k, v in numbers.items()))
     return 0
 
