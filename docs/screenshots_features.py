@@ -37,6 +37,11 @@ def main() -> None:
     c.focus_position(7)  # 'the'
     settle(app, lambda: True)
     window.view("features").grab().save(str(out / "features.png"))
+    panel.show_card(1199)
+    settle(app, lambda: window.panels["feature_card"].shown is not None)
+    window.docks["feature_card"].raise_()
+    settle(app, lambda: True)
+    window.view("feature_card").grab().save(str(out / "feature_card.png"))
     before = panel.shown
     c.ablate(["L0.H5"])
     settle(app, lambda: panel.shown is not before and not c.pending)

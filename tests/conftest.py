@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "MICROTOME_CACHE_DIR" not in os.environ:  # feature statistics the tests compute stay out of the user's cache
+    import tempfile
+
+    os.environ["MICROTOME_CACHE_DIR"] = tempfile.mkdtemp(prefix="microtome-test-cache-")
 
 TINY_WORDS = [f"w{i}" for i in range(90)] + ["Mary", "John", "the", "store", "gave", "to", "a", "drink", ".", ","]
 

@@ -141,12 +141,21 @@ class FeaturesPanel(Panel):
     def _feature_menu(self, feature: int) -> None:
         self.ctx.show_status(self._describe(feature), 8000)
         menu = QMenu(self.widget)
+        menu.addAction(f"Show card of feature #{feature}", lambda: self.show_card(feature))
+        menu.addSeparator()
         menu.addAction(f"Ablate feature #{feature}", lambda: self.edit_feature(feature, "ablate"))
         menu.addAction(f"Clamp feature #{feature} to…", lambda: self._ask(feature, "clamp", "Clamp to activation"))
         menu.addAction(f"Scale feature #{feature} by…", lambda: self._ask(feature, "scale", "Scale by"))
         if any(getattr(i, "component", "") == self.component(feature) for i in self.controller.state.interventions):
             menu.addAction(f"Restore feature #{feature}", lambda: self.edit_feature(feature, "restore"))
         menu.exec(QCursor.pos())
+
+    def show_card(self, feature: int) -> int | None:
+        """Ask for the feature's card over the dictionary's corpus (shown by the feature card panel)."""
+        if self.folder is None:
+            return None
+        self.ctx.show_status(f"reading feature #{feature} over the corpus…", 5000)
+        return self.controller.analyse("feature_card", None, {"folder": self.folder, "feature": int(feature)})
 
     def _ask(self, feature: int, mode: str, label: str) -> None:
         value, ok = QInputDialog.getDouble(self.widget, f"Feature #{feature}", label, 2.0 if mode == "scale" else 10.0,

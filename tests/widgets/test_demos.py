@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["head_grid", "head_detail", "logit_lens_heatmap", "prompt_panel", "patching_heatmap", "patching_panel",
-           "training_timeline", "feature_strip"]
+           "training_timeline", "feature_strip", "feature_card"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -25,5 +25,6 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "patching_panel": lambda w: w.main.values is not None and w.estimate.isVisible() and "r = " in w.summary.text(),
         "training_timeline": lambda w: len(w.plots) == 3 and w.current == 5 and len(w.steps) == 9,
         "feature_strip": lambda w: len(w.listed()) > 0 and w.figure_view() is not None,
+        "feature_card": lambda w: len(w.contexts.tokens) == 8 and w.figure_view() is not None,
     }[name]
     assert populated(widget)
