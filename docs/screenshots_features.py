@@ -1,6 +1,6 @@
-"""Screenshots of the features panel: the demo SAE's features on the IOI prompt, the same with
-the previous-token head L0.H5 ablated (the features that read 'the previous token' change), and
-the panel on the real model (no dictionary shipped for it: the hint).
+"""Screenshots of the features panel: the demo SAE's features on the IOI prompt, the card of
+feature #1199, the window with feature #1182 clamped to 30 (the graph shows before -> after),
+and the panel on the real model (no dictionary shipped for it: the hint).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots_features.py [--real]"""
 
@@ -43,9 +43,12 @@ def main() -> None:
     settle(app, lambda: True)
     window.view("feature_card").grab().save(str(out / "feature_card.png"))
     before = panel.shown
-    c.ablate(["L0.H5"])
-    settle(app, lambda: panel.shown is not before and not c.pending)
-    window.grab().save(str(out / "features_ablated.png"))
+    panel.edit_feature(1182, "clamp", 30.0)  # a feature edit, undoable like a head's
+    settle(app, lambda: panel.shown is not before and not c.pending and c.last_result.interventions)
+    window.docks["features"].raise_()
+    window.docks["graph"].raise_()
+    settle(app, lambda: True)
+    window.grab().save(str(out / "features_clamped.png"))
     print("saved", [p.name for p in out.glob("features*.png")])
 
 
