@@ -56,16 +56,21 @@ def describe(d: Dictionary) -> str:
 def strip_features(acts: torch.Tensor, shown: int) -> torch.Tensor:
     """The strip's rows: each position's strongest feature first (so no column is empty while
     something fires there), then the most active anywhere, up to `shown`; never a silent one."""
-    peak = acts.max(0).values
-    firsts = [int(i) for i, v in zip(acts.argmax(-1), acts.max(-1).values) if v > 0]
-    order = list(dict.fromkeys(firsts))[:shown]
-    for i in peak.argsort(descending=True).tolist():
-        if len(order) >= shown or peak[i] <= 0:
-            break
-        if i not in order:
-            order.append(i)
-    order.sort(key=lambda i: -float(peak[i]))
-    return torch.tensor(order, dtype=torch.long)
+    a = acts.numpy()
+    peak = a.max(0)
+    best, best_value = a.argmax(-1), a.max(-1)
+    firsts = best[best_value > 0]
+    _, first_seen = np.unique(firsts, return_index=True)
+    order = list(firsts[np.sort(first_seen)][:shown])
+    if len(order) < shown:
+        taken = set(order)
+        for i in np.argsort(-peak)[: shown + len(order)]:
+            if len(order) >= shown or peak[i] <= 0:
+                break
+            if i not in taken:
+                order.append(i)
+    order = np.array(order, dtype=np.int64)
+    return torch.from_numpy(order[np.argsort(-peak[order], kind="stable")]) if len(order) else torch.zeros(0, dtype=torch.long)
 
 
 class FeaturesReadout(Readout):
@@ -79,7 +84,7 @@ class FeaturesReadout(Readout):
         d = opened(params.folder, ctx.handle)
         x = ctx.cache[d.site_in][0].float()
         with torch.no_grad():
-            acts = d.to(device=x.device).encode(x).cpu()  # [S, d_sae]
+            acts = (d if d.device == x.device else d.to(device=x.device)).encode(x).cpu()  # [S, d_sae]
         first = len(ctx.handle.special_prefix)
         acts[:first] = 0.0
         k = min(params.k, d.d_sae)
