@@ -174,8 +174,13 @@ class FeaturesPanel(Panel):
         return data
 
     def restore_session(self, data: Any | None) -> None:
-        if data is not None and Path(data["folder"]).is_dir():
+        if data is None:
+            return
+        if Path(data["folder"]).is_dir():
             self.open(data["folder"])
+        else:
+            self.widget.set_status(f"The session's dictionary {data['folder']} is not there any more: open it again")
+            self.ctx.show_error(f"Features: the session's dictionary folder {data['folder']} is missing")
 
     def export_tables(self) -> dict[str, Any]:
         import numpy as np

@@ -137,8 +137,12 @@ class TimelinePanel(Panel):
         return data
 
     def restore_session(self, data: Any | None) -> None:
-        if data is not None and Path(data["folder"]).is_dir():
+        if data is None:
+            return
+        if Path(data["folder"]).is_dir():
             self.open(Path(data["folder"]), quiet=True)
+        else:
+            self.widget.set_status(f"The session's checkpoints {data['folder']} are not there any more")
 
     def export_tables(self) -> dict[str, Any]:
         """One row per checkpoint (step and each curve); the NPZ also holds every head's scores."""

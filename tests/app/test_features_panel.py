@@ -79,3 +79,13 @@ def test_a_feature_edit_from_the_panel_is_undoable_and_saved(qtbot, demo_window,
     message, reproduced = open_and_wait(qtbot, window, path)
     assert reproduced, message
     assert c.state.interventions == (edit,) and window.panels["features"].session_state() == {"folder": FOLDER}
+
+
+def test_a_session_whose_dictionary_is_gone_says_so(qtbot, demo_window, tmp_path) -> None:
+    window = demo_window
+    errors: list[str] = []
+    window.controller.error.connect(errors.append)
+    shown: list[str] = []
+    window.panels["features"].ctx.show_error = shown.append
+    window.panels["features"].restore_session({"folder": str(tmp_path / "gone")})
+    assert shown and "missing" in shown[0] and window.panels["features"].folder is None
