@@ -37,6 +37,10 @@ def main() -> None:
     c.focus_position(7)  # 'the'
     settle(app, lambda: True)
     window.view("features").grab().save(str(out / "features.png"))
+    window.view("features").search.setText("Mary")
+    panel.search("Mary")
+    settle(app, lambda: c.results.get("feature_search") is not None)
+    window.view("features").grab().save(str(out / "features_search.png"))
     panel.show_card(1199)
     settle(app, lambda: window.panels["feature_card"].shown is not None)
     window.docks["feature_card"].raise_()

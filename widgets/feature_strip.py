@@ -23,7 +23,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPen, QPixmap
-from PySide6.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
@@ -230,6 +230,7 @@ class FeatureStrip(QWidget):
     feature_chosen = Signal(int)
     position_chosen = Signal(int)
     open_requested = Signal()
+    search_requested = Signal(str)  # a token typed in the search box (Enter)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -246,6 +247,12 @@ class FeatureStrip(QWidget):
         self.open_button.setToolTip("Open a sparse autoencoder or transcoder (SAELens or circuit-tracer folder)")
         self.open_button.clicked.connect(self.open_requested)
         self.dictionary_label = ElidedLabel("no dictionary open")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("features on a token…")
+        self.search.setToolTip("Type a token and press Enter: the features that fire on it across the dictionary's corpus")
+        self.search.setMaximumWidth(180)
+        self.search.returnPressed.connect(lambda: self.search.text().strip() and self.search_requested.emit(
+            self.search.text()))
         self.status = ElidedLabel("")
         self.status.hide()
 
@@ -323,6 +330,7 @@ class FeatureStrip(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.open_button)
         controls.addWidget(self.dictionary_label, 1)
+        controls.addWidget(self.search)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -381,6 +389,12 @@ class FeatureStrip(QWidget):
         self.focus = int(position)
         self._outline_focus()
         self._fill_list(position, token, [int(i) for i in feature_ids], [float(v) for v in values])
+
+    def set_search_results(self, token: str, feature_ids: list[int], values: list[float], note: str) -> None:
+        """The side list shows a token search's result: features by mean activation on `token`
+        across the corpus (`note` says over how many occurrences)."""
+        self._fill_list(-1, token, [int(i) for i in feature_ids], [float(v) for v in values])
+        self.list_title.setText(f"Features on '{visible_token(token)}' ({note})")
 
     def set_status(self, text: str) -> None:
         """One line above the plot: progress ("⟳ updating") or an error; hidden when empty."""

@@ -43,6 +43,9 @@ class FeaturesPanel(Panel):
         w.open_requested.connect(self._ask_folder)
         w.position_chosen.connect(c.focus_position)
         w.feature_chosen.connect(self._feature_menu)
+        w.search_requested.connect(self.search)
+        results.on("feature_search", self.guard(self._found))
+        results.failed.connect(lambda key, message: key == "feature_search" and w.set_status(message))
         results.on(KEY, self.guard(self._checked))
         results.failed.connect(lambda key, message: key == KEY and self._refused(message))
         c.result_ready.connect(self.guard(lambda result: self.show(result.readouts.get(KEY) if result else None)))
@@ -156,6 +159,19 @@ class FeaturesPanel(Panel):
             return None
         self.ctx.show_status(f"reading feature #{feature} over the corpus…", 5000)
         return self.controller.analyse("feature_card", None, {"folder": self.folder, "feature": int(feature)})
+
+    def search(self, token: str) -> int | None:
+        """Which features fire on `token` across the dictionary's corpus (analysis 'feature_search')."""
+        if self.folder is None:
+            self.widget.set_status("Open a dictionary first")
+            return None
+        self.widget.set_status(f"finding the features on {token!r}…")
+        return self.controller.analyse("feature_search", None, {"folder": self.folder, "token": token})
+
+    def _found(self, found) -> None:
+        self.widget.set_status("")
+        self.widget.set_search_results(found.token, [int(i) for i in found.feature_ids], [float(v) for v in found.means],
+                                       f"mean over {found.averaged} of its {found.occurrences} occurrences")
 
     def _ask(self, feature: int, mode: str, label: str) -> None:
         value, ok = QInputDialog.getDouble(self.widget, f"Feature #{feature}", label, 2.0 if mode == "scale" else 10.0,

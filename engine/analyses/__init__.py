@@ -2,4 +2,4 @@
 (engine.analysis.get(key) imports it on first use). A new technique is a module here plus
 one line below."""
 
-from . import dla, feature_card, features, head_scores, live_run, logit_lens, patterns, prediction, resid, sweep, training_timeline  # noqa: F401
+from . import dla, feature_card, feature_search, features, head_scores, live_run, logit_lens, patterns, prediction, resid, sweep, training_timeline  # noqa: F401

@@ -89,3 +89,19 @@ def test_a_session_whose_dictionary_is_gone_says_so(qtbot, demo_window, tmp_path
     window.panels["features"].ctx.show_error = shown.append
     window.panels["features"].restore_session({"folder": str(tmp_path / "gone")})
     assert shown and "missing" in shown[0] and window.panels["features"].folder is None
+
+
+def test_searching_a_token_lists_the_features_that_fire_on_it(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel, strip = window.panels["features"], window.view("features")
+    with wait_result(qtbot, c, "features"):
+        panel.open(FOLDER)
+    strip.search.setText("the")
+    with wait_result(qtbot, c, "feature_search"):
+        qtbot.keyClick(strip.search, "\r")
+    found = c.results.get("feature_search")
+    assert 1199 in found.feature_ids[:3].tolist()  # the card's 'the' feature
+    assert strip.listed()[0][0] == int(found.feature_ids[0]) and "Features on" in strip.list_title.text()
+    with wait_failed(qtbot, c, "feature_search") as failed:
+        panel.search("Paris")
+    assert "vocabulary" in failed.args[1]
