@@ -34,6 +34,7 @@ class FeaturesPanel(Panel):
         self.folder: str | None = None  # the dictionary in use (checked against the loaded model)
         self._asked: str | None = None  # a folder being checked
         self.shown = None  # the FeatureActivations on display
+        self._expected_digest: str | None = None  # the weights a restored session was saved with
 
     def create(self) -> QWidget:
         return FeatureStrip()
@@ -72,7 +73,12 @@ class FeaturesPanel(Panel):
         self.folder, self._asked = self._asked, None
         self.controller.live_readouts[KEY] = {"folder": self.folder}
         self.widget.set_dictionary(features.label)
-        self.widget.set_status("")
+        expected, self._expected_digest = self._expected_digest, None
+        if expected and expected != features.digest:  # a session made with other weights in that folder
+            self.widget.set_status("⚠ this dictionary's weights differ from the ones the session was saved with")
+            self.ctx.show_error(f"Features: the dictionary in {Path(self.folder).name} changed since the session was saved")
+        else:
+            self.widget.set_status("")
         self.show(features)
 
     def _refused(self, message: str) -> None:
@@ -181,18 +187,23 @@ class FeaturesPanel(Panel):
 
     # ------------------------------------------------------------------ sessions and export
     def session_state(self) -> dict | None:
-        return {"folder": self.folder} if self.folder else None
+        if not self.folder:
+            return None
+        return {"folder": self.folder, **({"digest": self.shown.digest} if self.shown is not None else {})}
 
     @classmethod
     def validate_session(cls, data: Any, version: int) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("folder"), str):
             raise ValueError("features: 'folder' must be a path")
+        if not isinstance(data.get("digest", ""), str):
+            raise ValueError("features: 'digest' must be a string")
         return data
 
     def restore_session(self, data: Any | None) -> None:
         if data is None:
             return
         if Path(data["folder"]).is_dir():
+            self._expected_digest = data.get("digest")
             self.open(data["folder"])
         else:
             self.widget.set_status(f"The session's dictionary {data['folder']} is not there any more: open it again")

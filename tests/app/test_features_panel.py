@@ -30,7 +30,18 @@ def test_a_dictionary_joins_the_live_run_and_follows_an_edit(qtbot, demo_window)
     np.testing.assert_allclose(panel.shown.shown_values, expected.shown_values, atol=1e-5)
     rows, header, arrays = panel.export_tables()["features"]
     assert header == ("position", "token", "feature", "activation") and arrays["top_ids"].shape == expected.top_ids.shape
-    assert panel.session_state() == {"folder": FOLDER}
+    state = panel.session_state()
+    assert state["folder"] == FOLDER and len(state["digest"]) == 64
+
+
+def test_a_session_whose_dictionary_changed_says_so(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["features"]
+    shown: list[str] = []
+    panel.ctx.show_error = shown.append
+    with wait_result(qtbot, c, "features"):
+        panel.restore_session({"folder": FOLDER, "digest": "0" * 64})
+    assert panel.folder == FOLDER and shown and "changed since the session was saved" in shown[0]
 
 
 def test_a_dictionary_for_another_model_is_refused_and_nothing_changes(qtbot, demo_window, tmp_path) -> None:
@@ -78,7 +89,7 @@ def test_a_feature_edit_from_the_panel_is_undoable_and_saved(qtbot, demo_window,
 
     message, reproduced = open_and_wait(qtbot, window, path)
     assert reproduced, message
-    assert c.state.interventions == (edit,) and window.panels["features"].session_state() == {"folder": FOLDER}
+    assert c.state.interventions == (edit,) and window.panels["features"].session_state()["folder"] == FOLDER
 
 
 def test_a_session_whose_dictionary_is_gone_says_so(qtbot, demo_window, tmp_path) -> None:
