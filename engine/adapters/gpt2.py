@@ -20,6 +20,7 @@ GPT2 = ArchitectureAdapter(
         "blocks.{l}.attn.hook_z": HookSite("transformer.h.{l}.attn.c_proj", "input"),
         "blocks.{l}.attn.hook_pattern": HookSite("transformer.h.{l}.attn", "output", 1),
         "blocks.{l}.hook_attn_out": HookSite("transformer.h.{l}.attn", "output", 0),
+        "blocks.{l}.ln2.hook_normalized": HookSite("transformer.h.{l}.mlp", "input"),  # what the MLP (a transcoder) reads
         "blocks.{l}.hook_mlp_out": HookSite("transformer.h.{l}.mlp", "output"),
         "ln_final.hook_normalized": HookSite("transformer.ln_f", "output"),
     },

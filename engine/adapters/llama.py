@@ -21,6 +21,7 @@ LLAMA = ArchitectureAdapter(
         "blocks.{l}.attn.hook_z": HookSite("model.layers.{l}.self_attn.o_proj", "input"),
         "blocks.{l}.attn.hook_pattern": HookSite("model.layers.{l}.self_attn", "output", 1),
         "blocks.{l}.hook_attn_out": HookSite("model.layers.{l}.self_attn", "output", 0),
+        "blocks.{l}.ln2.hook_normalized": HookSite("model.layers.{l}.mlp", "input"),  # what the MLP (a transcoder) reads
         "blocks.{l}.hook_mlp_out": HookSite("model.layers.{l}.mlp", "output"),
         "ln_final.hook_normalized": HookSite("model.norm", "output"),
     },

@@ -5,9 +5,10 @@ names relative to a block (`mlp.hook_in`, then `blocks.{layer}.` is prepended), 
 files name Hugging Face modules (`model.layers.7`). Everything is turned into one
 canonical name here, so the rest of the engine never sees the other spellings.
 
-The canonical names are the adapters' (engine/adapters/base.py) plus one they do not
-define yet: `blocks.{l}.ln2.hook_normalized`, the MLP's input after its norm, which is
-where most transcoders read. `fits` refuses it on a model whose adapter has no such site."""
+The canonical names are the adapters' (engine/adapters/base.py), including
+`blocks.{l}.ln2.hook_normalized`, the MLP's input after its norm, which is where most
+transcoders read: the GPT-2 and Llama adapters define it; `fits` refuses it, by name, on a
+model whose adapter does not (yet)."""
 
 from __future__ import annotations
 

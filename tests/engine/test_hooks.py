@@ -32,8 +32,8 @@ def test_no_hook_left_when_the_forward_raises(tiny_engine: Engine) -> None:
     with pytest.raises(RuntimeError, match="edit failed"):
         with hooks_attached(tiny_engine.model, tiny_engine.adapter, 2, capture=names,
                             edits={"blocks.1.hook_mlp_out": [boom]}):
-            assert len(attached_hooks(tiny_engine.model) - before) == 17  # one per (module, input|output) site:
-            # per layer: block in/out, ln_2 in, c_attn out (q, k, v), c_proj in (z), attn out, mlp out; wte, wpe, ln_f
+            assert len(attached_hooks(tiny_engine.model) - before) == 19  # one per (module, input|output) site:
+            # per layer: block in/out, ln_2 in, c_attn out (q, k, v), c_proj in (z), attn out, mlp in, mlp out; wte, wpe, ln_f
             tiny_engine.model(input_ids=ids)
     assert attached_hooks(tiny_engine.model) == before
 
