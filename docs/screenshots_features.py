@@ -58,3 +58,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    for widget in QApplication.topLevelWidgets():  # stop the engine thread before exit (a running QThread aborts)
+        if hasattr(widget, "controller"):
+            widget.controller.shutdown()

@@ -31,7 +31,7 @@ def _feature(intervention, address: Address, ctx: EditContext) -> EditFn:
 
     def new(old: torch.Tensor, index, width: int) -> torch.Tensor:
         x = old.float()
-        moved = d.to(device=x.device)
+        moved = d.to(device=x.device)  # itself when already there
         a = moved.encode(x)[..., feature]
         target = torch.zeros_like(a) if mode == "ablate" else torch.full_like(a, value) if mode == "clamp" else a * value
         return (x + (target - a)[..., None] * moved.W_dec[feature]).to(old.dtype)

@@ -33,6 +33,26 @@ class PlacedLabel:
     rotated: bool
 
 
+def place_flat(spans: list[tuple[float, float, str]], metrics: QFontMetrics, low: float,
+               high: float) -> list[PlacedLabel]:
+    """Flat labels (value, centre, text) along [low, high] without overlaps: an end label is
+    shifted inwards, not cut, and shortened if it would then touch its neighbour; a label with
+    no room left is dropped."""
+    placed: list[PlacedLabel] = []
+    for k, (value, along, text) in enumerate(spans):
+        left = placed[-1].end + GAP if placed else low
+        right = high
+        if k + 1 < len(spans):  # short of where the next label, centred, would start
+            right = min(high, spans[k + 1][1] - metrics.horizontalAdvance(spans[k + 1][2]) / 2 - GAP)
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(0, int(right - left)))
+        width = metrics.horizontalAdvance(text)
+        if not text or width > right - left:
+            continue
+        start = min(max(along - width / 2, left), right - width)
+        placed.append(PlacedLabel(value, along, text, start, start + width, False))
+    return placed
+
+
 class TokenAxis(pg.AxisItem):
     """A 'left' or 'bottom' AxisItem for (position, label) ticks."""
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QHeaderView, QLab
                                QPushButton, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
-from .axes import GAP, PAD, PlacedLabel, TokenAxis
+from .axes import GAP, PAD, PlacedLabel, TokenAxis, place_flat
 from .colour_bar import ColourBar
 from .elided_label import ElidedLabel
 from .plots import plain_plot
@@ -165,19 +165,8 @@ class TokenColumnAxis(TokenAxis):
                                           start, start + 2 * half, True))
             return placed
         room = stride * spacing - GAP if spacing != math.inf else high - low
-        texts = [metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(room)) for _, text, _ in chosen]
-        for k, ((value, _, along), text) in enumerate(zip(chosen, texts)):
-            left = placed[-1].end + GAP if placed else low
-            right = high
-            if k + 1 < len(chosen):  # short of where the next label, centred, would start
-                right = min(high, chosen[k + 1][2] - metrics.horizontalAdvance(texts[k + 1]) / 2 - GAP)
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(0, int(right - left)))
-            width = metrics.horizontalAdvance(text)
-            if not text or width > right - left:
-                continue
-            start = min(max(along - width / 2, left), right - width)
-            placed.append(PlacedLabel(value, along, text, start, start + width, False))
-        return placed
+        return place_flat([(value, along, metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(room)))
+                           for value, text, along in chosen], metrics, low, high)
 
     def label_rects(self) -> list[tuple[PlacedLabel, QRectF]]:
         """Each drawn label and the rectangle its text covers, in this axis's coordinates."""

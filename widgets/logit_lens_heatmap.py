@@ -19,7 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPen, QResizeEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from .axes import GAP, PlacedLabel, TokenAxis
+from .axes import GAP, PlacedLabel, TokenAxis, place_flat
 from .colors import HIGHLIGHT, text_color_for
 from .colour_bar import ColourBar
 from .elided_label import ElidedLabel
@@ -127,19 +127,7 @@ class ColumnAxis(TokenAxis):
             if (last - i) % stride or not low - 0.5 <= along <= high + 0.5:
                 continue
             spans.append((value, along, metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)))
-        placed: list[PlacedLabel] = []
-        for k, (value, along, text) in enumerate(spans):
-            # an end label is shifted inwards, not cut, and shortened if it would then touch its neighbour
-            left = placed[-1].end + GAP if placed else low
-            right = spans[k + 1][1] - metrics.horizontalAdvance(spans[k + 1][2]) / 2 - GAP if k + 1 < len(spans) else high
-            right = min(right, high)
-            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(0, int(right - left)))
-            width = metrics.horizontalAdvance(text)
-            if not text or width > right - left:
-                continue
-            start = min(max(along - width / 2, left), right - width)
-            placed.append(PlacedLabel(value, along, text, start, start + width, False))
-        return placed
+        return place_flat(spans, metrics, low, high)
 
 
 class LogitLensHeatmap(QWidget):

@@ -22,7 +22,7 @@ from ..corpus import read_texts, windows_from_texts
 from ..errors import EngineError
 from ..handle import as_handle
 from ..paths import feature_cache_dir
-from .features import describe, opened
+from .features import describe, encode_rows, opened
 
 TOP, BINS, BATCH = 24, 24, 16
 
@@ -82,9 +82,7 @@ def corpus_stats(handle, d, params: CardParams, job: Job) -> tuple[dict[str, np.
     acts = []
     job.step(0, len(ids))
     for start in range(0, len(ids), BATCH):
-        x = handle.forward(ids[start:start + BATCH], capture={d.site_in}, logits_to_keep=1)[d.site_in][:, first:].float()
-        with torch.no_grad():
-            acts.append(d.to(device=x.device).encode(x).cpu())
+        acts.append(encode_rows(handle, d, ids[start:start + BATCH])[:, first:])
         job.step(min(start + BATCH, len(ids)), len(ids))
     a = torch.cat(acts)  # [R, T, d_sae]
     flat = a.reshape(-1, a.shape[-1])
@@ -122,9 +120,7 @@ class FeatureCardAnalysis:
         contexts = []
         if picks:
             rows = sorted({r for r, _, _ in picks})
-            x = handle.forward(ids[rows], capture={d.site_in}, logits_to_keep=1)[d.site_in].float()
-            with torch.no_grad():
-                feature_acts = d.to(device=x.device).encode(x)[..., f].cpu().numpy()
+            feature_acts = encode_rows(handle, d, ids[rows])[..., f].numpy()
             feature_acts[:, :first] = 0.0
             for r, pos, _ in picks:
                 lo, hi = max(first, pos - params.before), min(ids.shape[1], pos + params.after + 1)

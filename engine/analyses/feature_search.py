@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..analysis import NO_JOB, Job, register
 from ..errors import EngineError
 from ..handle import as_handle
 from .feature_card import CardParams, corpus_stats
-from .features import opened
+from .features import encode_rows, opened
 
 MAX_ROWS = 32  # windows run again for the search (occurrences beyond them are not averaged)
 
@@ -57,9 +56,7 @@ class FeatureSearchAnalysis:
             raise EngineError(f"{params.token!r} does not occur in the {ids.shape[0] * (ids.shape[1] - first):,} "
                               f"tokens of {stats['corpus']} read for this dictionary")
         kept = np.unique(rows)[:MAX_ROWS]
-        x = handle.forward(ids[kept], capture={d.site_in}, logits_to_keep=1)[d.site_in].float()
-        with torch.no_grad():
-            acts = (d if d.device == x.device else d.to(device=x.device)).encode(x).cpu().numpy()
+        acts = encode_rows(handle, d, ids[kept]).numpy()
         kept_rows = set(kept.tolist())
         where = [(np.searchsorted(kept, r), c + first) for r, c in zip(rows, cols) if r in kept_rows]
         on_token = np.stack([acts[i, c] for i, c in where])  # [occurrences, d_sae]

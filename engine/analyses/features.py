@@ -48,6 +48,13 @@ def opened(folder: str, handle) -> Dictionary:
     return dictionary
 
 
+def encode_rows(handle, d: Dictionary, ids: np.ndarray) -> torch.Tensor:
+    """Every feature at every position of token rows ids [B, S]: [B, S, d_sae] (CPU)."""
+    x = handle.forward(ids, capture={d.site_in}, logits_to_keep=1)[d.site_in].float()
+    with torch.no_grad():
+        return d.to(device=x.device).encode(x).cpu()
+
+
 def describe(d: Dictionary) -> str:
     kind = {"topk": f"TopK (k {d.k})", "jumprelu": "JumpReLU", "gated": "gated", "standard": "ReLU"}[d.architecture]
     return f"{kind} {'SAE' if d.kind == 'sae' else 'transcoder'} · {d.site_in} · {d.d_sae:,} features"
@@ -84,7 +91,7 @@ class FeaturesReadout(Readout):
         d = opened(params.folder, ctx.handle)
         x = ctx.cache[d.site_in][0].float()
         with torch.no_grad():
-            acts = (d if d.device == x.device else d.to(device=x.device)).encode(x).cpu()  # [S, d_sae]
+            acts = d.to(device=x.device).encode(x).cpu()  # [S, d_sae]
         first = len(ctx.handle.special_prefix)
         acts[:first] = 0.0
         k = min(params.k, d.d_sae)

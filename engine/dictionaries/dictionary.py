@@ -83,7 +83,11 @@ class Dictionary:
         return self.W_enc.device
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "Dictionary":
-        """The same dictionary with its tensors moved or cast."""
+        """The same dictionary with its tensors moved or cast (itself when nothing would change:
+        every live run asks for the dictionary on the activation's device)."""
+        same_device = device is None or torch.device(device) == self.W_enc.device
+        if same_device and (dtype is None or dtype == self.W_enc.dtype):
+            return self
         moved = {f.name: getattr(self, f.name).to(device=device, dtype=dtype)
                  for f in fields(self) if isinstance(getattr(self, f.name), torch.Tensor)}
         return replace(self, **moved)
