@@ -32,7 +32,9 @@ class EditContext:
     offset: int = 0  # absolute position of the first column the edits see
 
 
-EditCompiler = Callable[[Intervention, Address, EditContext], EditFn]
+EditCompiler = Callable[[Intervention, Address, EditContext], "EditFn | dict[str, EditFn]"]
+"""Gives the edit at the address's hook, or {hook: edit} when it must also read another place
+first (a transcoder feature reads the MLP's input and edits its output), in forward order."""
 _COMPILERS: dict[str, EditCompiler] = {}
 
 
@@ -116,7 +118,9 @@ def compile_edits(interventions: Iterable[Intervention], ctx: EditContext) -> di
         if compiler is None:
             raise InterventionError(f"no edit is registered for interventions of kind '{intervention.kind}'")
         address = parse_address(intervention.component, ctx.n_layers, ctx.n_heads)
-        edits.setdefault(address.hook, []).append(compiler(intervention, address, ctx))
+        compiled = compiler(intervention, address, ctx)
+        for hook, edit in (compiled.items() if isinstance(compiled, dict) else [(address.hook, compiled)]):
+            edits.setdefault(hook, []).append(edit)
     return edits
 
 

@@ -23,12 +23,12 @@ from training import demo_data
 from training.evaluate_demo_model import copy_loss, head_scores, ioi_metrics
 
 DEFAULTS = dict(
-    n_layer=2, n_head=8, n_embd=192, steps=6000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
+    n_layer=2, n_head=8, n_embd=192, steps=12000, batch=32, lr=2e-3, warmup=300, min_lr_frac=0.05,
     weight_decay=0.05, ioi_weight=5.0, seed=0, log_every=250,
 )
 # the training timeline: weights kept at these steps (before, during and after the induction
 # phase change), float16 safetensors in <out>/checkpoints/step_NNNNN (~1 MB each)
-CHECKPOINT_STEPS = (0, 500, 1000, 1500, 2000, 2500, 3000, 4000, 6000)
+CHECKPOINT_STEPS = (0, 1000, 2000, 3000, 3500, 4000, 5000, 8000, 12000)
 
 
 def make_config(vocab_size: int, n_layer: int, n_head: int, n_embd: int):

@@ -237,8 +237,9 @@ class FeatureStrip(QWidget):
         self.open_button.clicked.connect(self.open_requested)
         self.dictionary_label = ElidedLabel("no dictionary open")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("features on a token…")
-        self.search.setToolTip("Type a token and press Enter: the features that fire on it across the dictionary's corpus")
+        self.search.setPlaceholderText("features on a token or label…")
+        self.search.setToolTip("Type and press Enter: the features whose label contains the text or, when none "
+                               "does, the features that fire on it as a token across the dictionary's corpus")
         self.search.setMaximumWidth(180)
         self.search.returnPressed.connect(lambda: self.search.text().strip() and self.search_requested.emit(
             self.search.text()))
@@ -384,6 +385,21 @@ class FeatureStrip(QWidget):
         across the corpus (`note` says over how many occurrences)."""
         self._fill_list(-1, token, [int(i) for i in feature_ids], [float(v) for v in values])
         self.list_title.setText(f"Features on '{visible_token(token)}' ({note})")
+
+    def set_label_matches(self, text: str, matches: list[tuple[int, str]]) -> None:
+        """The side list shows the features whose label contains `text` (a label search)."""
+        self.labels.update({int(fid): str(label) for fid, label in matches})
+        self.feature_list.clear()
+        items = []
+        for fid, label in matches:
+            item = QTreeWidgetItem([f"#{fid}", "", label])
+            item.setData(0, Qt.ItemDataRole.UserRole, int(fid))
+            for column in range(3):
+                item.setToolTip(column, f"feature #{fid}: “{label}”; click to open it")
+            items.append(item)
+        self.feature_list.addTopLevelItems(items)
+        self.list_title.setText(f"Features labelled '{text}' ({len(matches)})")
+        self._fit_columns()
 
     def set_status(self, text: str) -> None:
         """One line above the plot: progress ("⟳ updating") or an error; hidden when empty."""

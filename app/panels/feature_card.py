@@ -2,8 +2,9 @@
 activating contexts over a corpus, histogram, density and the tokens it promotes/suppresses.
 
 Any panel asks for a card with `controller.analyse("feature_card", None, {...})` (the
-features panel does, from a clicked feature); this panel shows whatever card arrives, and
-keeps the user's labels, per dictionary, in sessions."""
+features panel does, from a clicked feature); this panel shows whatever card arrives. The
+user's label is kept with the dictionary (app.feature_labels, by the weights' digest), which
+the features panel searches, and in sessions ("digest:feature" -> label)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from widgets.feature_card import FeatureCard
 
+from ..feature_labels import FeatureLabels
 from .base import Panel, register_panel
 
 KEY = "feature_card"
@@ -26,7 +28,8 @@ class FeatureCardPanel(Panel):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.shown = None
-        self.labels: dict[str, str] = {}  # "digest-or-title:feature" -> the user's label
+        self.labels: dict[str, str] = {}  # "digest:feature" -> the user's label, as used in this session
+        self.store = FeatureLabels()
 
     def create(self) -> QWidget:
         return FeatureCard()
@@ -41,14 +44,14 @@ class FeatureCardPanel(Panel):
         w.clear("Click a feature in the Features panel and choose “Show card”")
 
     def _key(self, feature: int) -> str:
-        return f"{self.shown.title if self.shown else ''}:{feature}"
+        return f"{self.shown.digest if self.shown else ''}:{feature}"
 
     def show(self, card) -> None:
         self.shown = card
         self.widget.set_busy(False)
         self.widget.set_card(card.feature, card.title, [(list(t), list(v)) for t, v in card.contexts], card.histogram,
                              card.density, list(card.promoted), list(card.suppressed), card.corpus_note)
-        self.widget.set_label(self.labels.get(self._key(card.feature), ""))
+        self.widget.set_label(self.labels.get(self._key(card.feature)) or self.store.get(card.digest, card.feature))
         self.widget.set_status("from the cache" if card.from_cache else "")
         self.ctx.raise_panel(self.key)
 
@@ -57,6 +60,8 @@ class FeatureCardPanel(Panel):
             self.labels[self._key(feature)] = text
         else:
             self.labels.pop(self._key(feature), None)
+        if self.shown is not None and self.shown.digest:
+            self.store.set(self.shown.digest, feature, text)
         self.controller.state_changed.emit()
 
     def session_state(self) -> dict | None:
@@ -70,4 +75,9 @@ class FeatureCardPanel(Panel):
         return data
 
     def restore_session(self, data: Any | None) -> None:
+        """The session's labels; those this machine does not have yet join the store."""
         self.labels = dict(data["labels"]) if data else {}
+        for key, text in self.labels.items():
+            digest, _, feature = key.rpartition(":")
+            if digest and feature.isdigit() and not self.store.get(digest, int(feature)):
+                self.store.set(digest, int(feature), text)

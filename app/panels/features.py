@@ -19,6 +19,7 @@ from engine.analysis import Prompt
 from widgets.feature_strip import FeatureStrip
 
 from .. import intervention_edits as edits
+from ..feature_labels import FeatureLabels
 from .base import Panel, register_panel
 
 KEY = "features"
@@ -112,7 +113,7 @@ class FeaturesPanel(Panel):
         pos = focus if focus is not None and 0 <= focus < len(f.tokens) else len(f.tokens) - 1
         keep = f.top_ids[pos] >= 0
         self.widget.set_focus_list(pos, f.tokens[pos], [int(i) for i in f.top_ids[pos][keep]],
-                                   [float(v) for v in f.top_values[pos][keep]])
+                                   [float(v) for v in f.top_values[pos][keep]], FeatureLabels().of(f.digest))
 
     def _describe(self, feature: int) -> str:
         f = self.shown
@@ -127,14 +128,17 @@ class FeaturesPanel(Panel):
 
     # ------------------------------------------------------------------ editing features
     def component(self, feature: int) -> str | None:
-        """The feature's address, e.g. 'L0.resid_post/sae:1199' (None when the site has no short name)."""
+        """The feature's address where the dictionary writes, e.g. 'L0.resid_post/sae:1199' or, for a
+        transcoder, 'L1.mlp/transcoder:42' (None when that place has no short name)."""
         if self.shown is None:
             return None
-        m = re.fullmatch(r"blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|mlp_out|attn_out)", self.shown.site)
+        site = self.shown.site_out or self.shown.site
+        m = re.fullmatch(r"blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|mlp_out|attn_out)", site)
         if m is None:
             return None
         kind = "mlp" if m.group(2) == "mlp_out" else m.group(2)
-        return f"L{m.group(1)}.{kind}/sae:{feature}"
+        unit = "sae" if site == self.shown.site else "transcoder"
+        return f"L{m.group(1)}.{kind}/{unit}:{feature}"
 
     def edit_feature(self, feature: int, mode: str, value: float = 0.0) -> None:
         """Ablate / clamp / scale / restore a feature: an undoable intervention like a head's."""
@@ -167,9 +171,14 @@ class FeaturesPanel(Panel):
         return self.controller.analyse("feature_card", None, {"folder": self.folder, "feature": int(feature)})
 
     def search(self, token: str) -> int | None:
-        """Which features fire on `token` across the dictionary's corpus (analysis 'feature_search')."""
+        """The features whose label contains the text, shown at once; when no label does, the
+        features that fire on it as a token across the corpus (analysis 'feature_search')."""
         if self.folder is None:
             self.widget.set_status("Open a dictionary first")
+            return None
+        labelled = FeatureLabels().search(self.shown.digest, token) if self.shown is not None else []
+        if labelled:
+            self.widget.set_label_matches(token.strip(), labelled)
             return None
         self.widget.set_status(f"finding the features on {token!r}…")
         return self.controller.analyse("feature_search", None, {"folder": self.folder, "token": token})

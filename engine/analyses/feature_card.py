@@ -51,6 +51,7 @@ class FeatureCard:
     corpus_note: str
     n_tokens: int
     from_cache: bool
+    digest: str = ""  # the dictionary's weights: labels are kept by it
 
 
 def corpus_path(params: CardParams) -> Path:
@@ -137,7 +138,8 @@ class FeatureCardAnalysis:
         return FeatureCard(
             feature=f, title=describe(d), contexts=tuple(contexts), histogram=(stats["counts"][:, f], edges),
             density=float(stats["fires"][f]) / total, promoted=listed(order.flip(0)[:8]), suppressed=listed(order[:8]),
-            corpus_note=f"{total:,} tokens of {stats['corpus']}", n_tokens=total, from_cache=cached)
+            corpus_note=f"{total:,} tokens of {stats['corpus']}", n_tokens=total, from_cache=cached,
+            digest=d.digest)
 
 
 register(FeatureCardAnalysis())

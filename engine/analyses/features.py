@@ -29,7 +29,7 @@ class FeatureParams:
 class FeatureActivations:
     folder: str
     label: str  # "TopK SAE · blocks.0.hook_resid_post · 1536 features"
-    site: str
+    site: str  # where the dictionary reads
     d_sae: int
     digest: str
     tokens: tuple[str, ...]
@@ -39,6 +39,7 @@ class FeatureActivations:
     shown_ids: np.ndarray  # [F]
     shown_values: np.ndarray  # [S, F]
     l0: np.ndarray  # [S] active features per position
+    site_out: str = ""  # where it writes: its features are edited there (= site for an SAE)
 
 
 def opened(folder: str, handle) -> Dictionary:
@@ -101,7 +102,8 @@ class FeaturesReadout(Readout):
         return FeatureActivations(
             folder=params.folder, label=describe(d), site=d.site_in, d_sae=d.d_sae, digest=d.digest,
             tokens=ctx.tokens, first=first, top_ids=top_ids.numpy(), top_values=top.values.clamp_min(0).numpy(),
-            shown_ids=shown_ids.numpy(), shown_values=acts[:, shown_ids].numpy(), l0=(acts > 0).sum(-1).numpy())
+            shown_ids=shown_ids.numpy(), shown_values=acts[:, shown_ids].numpy(), l0=(acts > 0).sum(-1).numpy(),
+            site_out=d.site_out)
 
 
 register(FeaturesReadout())

@@ -31,6 +31,7 @@ _ARCHITECTURES = {
     "transcoder": ("standard", "transcoder", False),
     "skip_transcoder": ("standard", "transcoder", True),
     "jumprelu_transcoder": ("jumprelu", "transcoder", False),
+    "topk_transcoder": ("topk", "transcoder", False),  # what training/train_sae.py writes for `L{n}.mlp`
 }
 
 

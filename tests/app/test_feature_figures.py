@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.figures import figure_png, figure_svg, header_for
 from engine.paths import demo_model_dir
 from tests.app.conftest import wait_result
+from tests.demo_facts import THE_FEATURE
 
 FOLDER = str(demo_model_dir().parent / "demo_saes" / "L0.resid_post")
 
@@ -14,7 +15,7 @@ def test_the_feature_strip_and_card_export_png_and_svg(qtbot, demo_window, tmp_p
     with wait_result(qtbot, c, "features"):
         window.panels["features"].open(FOLDER)
     with wait_result(qtbot, c, "feature_card"):
-        window.panels["features"].show_card(1199)
+        window.panels["features"].show_card(THE_FEATURE)
     for key in ("features", "feature_card"):
         window.docks[key].raise_()
         qtbot.waitExposed(window.view(key))

@@ -9,6 +9,7 @@ import pytest
 from engine import Ablation, Engine
 from engine.paths import demo_model_dir
 from tests.app.conftest import CLEAN, TIMEOUT, wait_failed, wait_result
+from tests.demo_facts import THE_FEATURE, CLAMPED_FEATURE
 
 FOLDER = str(demo_model_dir().parent / "demo_saes" / "L0.resid_post")
 
@@ -75,8 +76,8 @@ def test_a_feature_edit_from_the_panel_is_undoable_and_saved(qtbot, demo_window,
         panel.open(FOLDER)
     before = c.last_result.logit_diff
     with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
-        panel.edit_feature(1182, "clamp", 30.0)
-    edit = FeatureEdit("L0.resid_post/sae:1182", FOLDER, "clamp", 30.0)
+        panel.edit_feature(CLAMPED_FEATURE, "clamp", 30.0)
+    edit = FeatureEdit(f"L0.resid_post/sae:{CLAMPED_FEATURE}", FOLDER, "clamp", 30.0)
     qtbot.waitUntil(lambda: c.last_result.interventions == (edit,), timeout=TIMEOUT)
     expected = Engine(device="cpu").run(CLEAN, [edit], want=(), target="Mary", foil="John")
     assert c.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-4) and abs(expected.logit_diff - before) > 1
@@ -111,7 +112,7 @@ def test_searching_a_token_lists_the_features_that_fire_on_it(qtbot, demo_window
     with wait_result(qtbot, c, "feature_search"):
         qtbot.keyClick(strip.search, "\r")
     found = c.results.get("feature_search")
-    assert 1199 in found.feature_ids[:3].tolist()  # the card's 'the' feature
+    assert THE_FEATURE in found.feature_ids[:3].tolist()  # the card's 'the' feature
     assert strip.listed()[0][0] == int(found.feature_ids[0]) and "Features on" in strip.list_title.text()
     with wait_failed(qtbot, c, "feature_search") as failed:
         panel.search("Paris")
