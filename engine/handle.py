@@ -212,6 +212,17 @@ class TorchHandle:
             logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=logits_to_keep).logits
         return Cache(logits, store)
 
+    def cached_forward(self, ids: np.ndarray | torch.Tensor, past: Any = None,
+                       edits: Mapping[str, list[EditFn]] | None = None) -> tuple[torch.Tensor, Any]:
+        """One step of generation: ids [B, S] after the tokens `past` (a KV cache, None at the
+        start) holds, with hook edits. Returns the last position's logits [B, V] (float32)
+        and the grown cache. Edits see only the new columns: compile them with the offset."""
+        ids = torch.as_tensor(np.atleast_2d(ids) if isinstance(ids, np.ndarray) else ids, dtype=torch.long)
+        ids = ids.to(self.loaded.device)
+        with torch.inference_mode(), hooks_attached(self.model, self.adapter, self.info.n_layers, (), edits or {}):
+            out = self.model(input_ids=ids, cache=past, use_cache=True, logits_to_keep=1)
+        return out.logits[:, -1].float(), out.cache
+
     def metric_forward(self, ids: np.ndarray, token_ids: tuple[int, int], edits: Mapping[str, list[EditFn]] | None = None,
                        capture: Iterable[str] = (), grad: bool = False) -> Cache:
         """A forward that computes only two logits at the last position ([B, 2], float32):

@@ -138,4 +138,4 @@ def first_edited_layer(interventions: Iterable[Intervention]) -> int:
     """The first block any of these interventions can change (0 when there are none)."""
     return min((parse_address(i.component).first_layer for i in interventions), default=0)
 
-from . import feature_edits  # noqa: E402,F401 - registers the feature edit compiler (it imports this module)
+from . import feature_edits, steering  # noqa: E402,F401 - register their edit compilers (they import this module)

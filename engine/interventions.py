@@ -6,7 +6,8 @@ give plain JSON-able dicts so session files can hold them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal, Union
 
 from .addresses import parse_ablatable
@@ -115,7 +116,59 @@ class FeatureEdit:
         return {"kind": self.kind, **asdict(self), "positions": list(self.positions) if self.positions else None}
 
 
-Intervention = Union[Ablation, Scale, FeatureEdit]
+STEER_MODES = ("add", "remove", "cap")
+STEER_SITES = ("resid_pre", "resid_mid", "resid_post")
+MAX_STEER_DIM = 65_536
+
+
+@dataclass(frozen=True)
+class Steer:
+    """A direction in the residual stream at `component` (e.g. 'L3.resid_post'), applied as
+    'add' (x + strength * vector), 'remove' (project the direction out: x - (x·u) u, u the
+    unit vector; strength ignored) or 'cap' (the projection on u is limited to at most
+    `strength`). `source` says where the vector came from (contrast pairs, a feature, a file),
+    shown on the intervention. Plain data: the vector travels in sessions as numbers."""
+
+    component: str
+    vector: tuple[float, ...]
+    strength: float = 1.0
+    mode: str = "add"
+    positions: tuple[int, ...] | None = None
+    source: str = ""
+    kind: ClassVar[str] = "steer"
+
+    def __post_init__(self) -> None:
+        from .addresses import parse_address
+
+        address = parse_address(self.component)
+        if address.kind not in STEER_SITES or address.feature is not None:
+            raise InterventionError(f"'{self.component}': steering acts on the residual stream "
+                                    "(L<layer>.resid_pre, .resid_mid or .resid_post)")
+        if self.mode not in STEER_MODES:
+            raise InterventionError(f"unknown steering mode '{self.mode}' (use {', '.join(STEER_MODES)})")
+        try:
+            vector = tuple(float(v) for v in self.vector)
+            strength = float(self.strength)
+        except (TypeError, ValueError) as exc:
+            raise InterventionError("a steering vector is a list of numbers and its strength a number") from exc
+        if not 0 < len(vector) <= MAX_STEER_DIM or not all(math.isfinite(v) for v in vector) or not math.isfinite(strength):
+            raise InterventionError(f"a steering vector needs 1..{MAX_STEER_DIM} finite numbers and a finite strength")
+        if self.mode != "add" and not any(vector):
+            raise InterventionError("a zero vector has no direction to remove or cap")
+        object.__setattr__(self, "vector", vector)
+        object.__setattr__(self, "strength", strength)
+        object.__setattr__(self, "source", str(self.source))
+        object.__setattr__(self, "positions", _positions(self.positions))
+
+    def with_strength(self, strength: float) -> "Steer":
+        return replace(self, strength=float(strength))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self), "vector": list(self.vector),
+                "positions": list(self.positions) if self.positions else None}
+
+
+Intervention = Union[Ablation, Scale, FeatureEdit, Steer]
 _KINDS: dict[str, type] = {}
 
 
@@ -128,6 +181,7 @@ def register_intervention(cls: type) -> type:
 register_intervention(Ablation)
 register_intervention(Scale)
 register_intervention(FeatureEdit)
+register_intervention(Steer)
 
 
 def intervention_from_dict(data: Any) -> Intervention:

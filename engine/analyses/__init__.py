@@ -2,4 +2,5 @@
 (engine.analysis.get(key) imports it on first use). A new technique is a module here plus
 one line below."""
 
-from . import dla, feature_card, feature_search, features, head_scores, live_run, logit_lens, patterns, prediction, resid, sweep, training_timeline  # noqa: F401
+from . import (dla, feature_card, feature_search, features, generation, head_scores, live_run, logit_lens,  # noqa: F401
+               patterns, prediction, resid, steering, sweep, training_timeline)
