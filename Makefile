@@ -57,6 +57,10 @@ demo-model: $(STAMP)
 demo-sae: $(STAMP)
 	$(BIN)/python -m training.train_sae demo --site L0.resid_post --out resources/demo_saes/L0.resid_post
 	$(BIN)/python -m training.sae.demo_features resources/demo_saes/L0.resid_post --card
+	for layer in 0 1; do \
+		$(BIN)/python -m training.train_sae demo --site L$$layer.mlp --out resources/demo_saes/L$$layer.mlp_transcoder && \
+		$(BIN)/python -m training.sae.demo_features resources/demo_saes/L$$layer.mlp_transcoder --card || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -139,9 +139,15 @@ class Controller(QObject):
 
     def scale(self, names: list[str], factor: float) -> None:
         """A knob move: runs live (without an expensive logit lens), then in full once the knob rests."""
+        self.live_edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", ("scale", tuple(names)))
+
+    def live_edit(self, change, text: str, merge_key: object) -> None:
+        """An edit made by dragging (a knob, a strength slider): each move runs live without
+        the expensive logit lens, the full analyses run once the drag rests, and the moves of
+        one drag (same merge_key) are one undo step."""
         self._live = True
         try:
-            self.edit(lambda i: edits.scale(i, names, factor), f"scale {_who(names)}", merge_key=("scale", tuple(names)))
+            self.edit(change, text, merge_key=merge_key)
         finally:
             self._live = False
         self._settle.start()
@@ -249,7 +255,13 @@ class Controller(QObject):
 
     def _on_partial(self, request_id: int, lane: str, key: str, payload: object) -> None:
         """A progressive result of a live run: shown when it is of the current prompt and no
-        older than what is on display (the numbers paint before the lens is computed)."""
+        older than what is on display (the numbers paint before the lens is computed). An
+        analysis that streams (token by token, row by row) puts its partial results in
+        `results` under its key, like its final one, while it is the newest of its lane."""
+        if lane not in LIVE_LANES and lane not in ("load", "resolve"):
+            if key == lane and not self.is_stale(request_id, lane):
+                self.results.put(lane, payload)
+            return
         if lane != "run" or key != "run":
             return
         run_key = self._run_keys["run"].get(request_id)

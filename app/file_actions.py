@@ -268,7 +268,10 @@ class FileActions:
         for panel in self.window.panels.values():
             extra.update(panel.export_tables())
         try:
-            return export_data(result, base, c.state.target, folder, formats, extra, self.provenance())
+            written = export_data(result, base, c.state.target, folder, formats, extra, self.provenance())
+            for panel in self.window.panels.values():
+                written += panel.export_files(Path(folder))
+            return written
         except OSError as exc:
             self.window.show_error(f"Could not export: {exc}")
             return []

@@ -48,3 +48,10 @@ def edit_feature(interventions: tuple[Intervention, ...], component: str, folder
 
     kept = _without(interventions, [component])
     return kept if mode == "restore" else kept + (FeatureEdit(component, folder, mode, value),)
+
+
+def set_steer(interventions: tuple[Intervention, ...], steer=None) -> tuple[Intervention, ...]:
+    """Put `steer` (an engine.interventions.Steer) in force instead of any earlier steering
+    vector; None takes steering out. One vector steers at a time: the steering panel's."""
+    kept = tuple(i for i in interventions if getattr(i, "kind", "") != "steer")
+    return kept if steer is None else kept + (steer,)

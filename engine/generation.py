@@ -88,7 +88,7 @@ def stream(handle, ids: np.ndarray, interventions: Sequence[Intervention], sampl
                                                          handle.ablation_values.replacement, offset))
 
     rng = torch.Generator().manual_seed(sampling.seed)
-    end = handle.tokenizer.eos_token_id if sampling.stop_at_end else None
+    end = handle.end_token_id if sampling.stop_at_end else None
     logits, past = handle.cached_forward(ids[None], None, edits(0, sampling.apply_to != "new"))
     length = len(ids)
     for n in range(sampling.n_new):

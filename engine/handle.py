@@ -134,6 +134,15 @@ class TorchHandle:
             out.append(cache[i])
         return out
 
+    def decode_text(self, ids: Iterable[int]) -> str:
+        """Ids as the tokenizer writes them as text (special tokens left out)."""
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=True)
+
+    @property
+    def end_token_id(self) -> int | None:
+        """The tokenizer's end-of-text token (where generation stops), if it has one."""
+        return self.tokenizer.eos_token_id
+
     def vocabulary(self) -> tuple[str, ...]:
         return tuple(self.decode_tokens(range(min(self.info.vocab_size, len(self.tokenizer)))))
 

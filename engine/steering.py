@@ -10,6 +10,7 @@ dictionary feature's decoder row, or a file (safetensors or .npy, never a pickle
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Sequence
 
@@ -37,9 +38,15 @@ def steered(x: torch.Tensor, vector: torch.Tensor, strength: float, mode: str) -
     return x - (along - strength).clamp_min(0)[..., None] * u
 
 
+@functools.lru_cache(maxsize=16)
+def _tensor(vector: tuple[float, ...]) -> torch.Tensor:
+    """A vector's tensor, made once: generation compiles the edit again at every step."""
+    return torch.tensor(vector, dtype=torch.float32)
+
+
 @edit_compiler("steer")
 def _steer(intervention, address: Address, ctx: EditContext) -> EditFn:
-    vector = torch.tensor(intervention.vector, dtype=torch.float32)
+    vector = _tensor(intervention.vector)
     strength, mode = intervention.strength, intervention.mode
 
     def new(old: torch.Tensor, index, width: int) -> torch.Tensor:

@@ -87,7 +87,8 @@ def test_the_shell_names_no_technique(shell: str) -> None:
     result type is named (only the live run and model loading, which are the app itself)."""
     text = (ROOT / shell).read_text(encoding="utf-8")
     techniques = ["patching", "PatchingSpec", "PatchingPanel", "HeadGrid", "LogitLens", "ComponentGraph",
-                  "attention_text", "head_scores_from", "path_patching", "attribution"]
+                  "attention_text", "head_scores_from", "path_patching", "attribution", "generation", "steering",
+                  "Steer", "GenerationView", "SteeringView", "transcoder", "feature_labels"]
     used = [t for t in techniques if re.search(rf"\b{t}\b", text)]
     assert not used, f"{shell} names {used}"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from PySide6.QtCore import Qt
@@ -100,6 +101,11 @@ class Panel:
     def export_tables(self) -> dict[str, Any]:
         """Extra data for File → Export → Data: {name: object with .values etc.}."""
         return {}
+
+    def export_files(self, folder: Path) -> list[Path]:
+        """Files of its own for File → Export → Data (e.g. a generation as JSON and text),
+        beside the tables; returns what it wrote."""
+        return []
 
 
 _PANELS: dict[str, type[Panel]] = {}

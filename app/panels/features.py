@@ -161,7 +161,24 @@ class FeaturesPanel(Panel):
         menu.addAction(f"Scale feature #{feature} by…", lambda: self._ask(feature, "scale", "Scale by"))
         if any(getattr(i, "component", "") == self.component(feature) for i in self.controller.state.interventions):
             menu.addAction(f"Restore feature #{feature}", lambda: self.edit_feature(feature, "restore"))
+        menu.addSeparator()
+        menu.addAction(f"Steer with feature #{feature}'s direction", lambda: self.steer_with(feature))
         menu.exec(QCursor.pos())
+
+    def steer_with(self, feature: int) -> int | None:
+        """Ask for a steering vector from the feature's decoder row, in the residual stream
+        where the dictionary writes (analysis 'steering_vector'; the steering panel shows it)."""
+        if self.shown is None or self.folder is None:
+            return None
+        m = re.fullmatch(r"blocks\.(\d+)\.hook_(\w+)", self.shown.site_out or self.shown.site)
+        if m is None:
+            self.ctx.show_error("This dictionary's features cannot steer from here")
+            return None
+        point = m.group(2) if m.group(2) in ("resid_pre", "resid_mid", "resid_post") else "resid_post"
+        s = self.controller.state
+        return self.controller.analyse("steering_vector", Prompt(s.prompt, s.target or None, s.foil or None),
+                                       {"component": f"L{m.group(1)}.{point}", "feature_folder": self.folder,
+                                        "feature": int(feature)})
 
     def show_card(self, feature: int) -> int | None:
         """Ask for the feature's card over the dictionary's corpus (shown by the feature card panel)."""

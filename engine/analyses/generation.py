@@ -31,7 +31,7 @@ class GenerationParams:
 @dataclass(frozen=True)
 class Continuation:
     token_ids: np.ndarray  # [n]
-    tokens: tuple[str, ...]  # [n] each token as it reads in the text (with its space), joined = text
+    tokens: tuple[str, ...]  # [n] each token as it reads after the prompt (with its space), joined = text
     probs: np.ndarray  # [n] the model's probability of each chosen token
     top_tokens: tuple[tuple[str, ...], ...]  # [n][k] the likeliest tokens at each step
     top_probs: np.ndarray  # [n, k]
@@ -42,16 +42,21 @@ class Continuation:
 
 
 class _Column:
-    """One continuation as it grows: the steps, and each token's piece of the decoded text
-    (a word-level tokenizer puts spaces between words that a token alone does not show)."""
+    """One continuation as it grows: the steps, and each token's piece of the text decoded
+    after the prompt (so a word-level tokenizer's spaces and a byte-level one's merged
+    characters come out as the model's tokenizer writes them)."""
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle, prompt_ids: np.ndarray) -> None:
         self.handle, self.steps, self.pieces = handle, [], []
-        self.written = ""
+        self.prompt_ids = [int(i) for i in prompt_ids]
+        self.written = self._decode([])
+
+    def _decode(self, new: list[int]) -> str:
+        return self.handle.decode_text(self.prompt_ids + new)
 
     def add(self, step: Step) -> None:
         self.steps.append(step)
-        text = self.handle.tokenizer.decode([s.token for s in self.steps])
+        text = self._decode([s.token for s in self.steps])
         grew = text.startswith(self.written)  # else a byte-level token split a character: show it alone
         piece = text[len(self.written):] if grew else self.handle.decode_tokens([step.token])[0]
         self.written = text if grew else self.written + piece
@@ -109,7 +114,7 @@ class GenerationAnalysis:
         ids = handle.tokenize(inputs.text)
         edited = tuple(inputs.interventions)
         streams = [stream(handle, ids, (), sampling)] + ([stream(handle, ids, edited, sampling)] if edited else [])
-        written = [_Column(handle) for _ in streams]
+        written = [_Column(handle, ids) for _ in streams]
         meta = {"interventions": tuple(i.to_dict() for i in edited),
                 "params": {"n_new": p.n_new, "temperature": p.temperature, "top_p": p.top_p, "seed": p.seed,
                            "apply_to": p.apply_to}}

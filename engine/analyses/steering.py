@@ -41,7 +41,14 @@ class SteeringVector:
     vector: np.ndarray  # [d_model]
     source: str  # what it was made from, in words
     norm: float
-    typical_norm: float  # mean norm of the residual there on the pairs (0 when not from pairs): a scale for strength
+    typical_norm: float  # mean norm of the residual there (on the pairs, else on the prompt; 0: unknown): a scale for strength
+
+    def strength_bound(self) -> float:
+        """A slider range ±bound in which the vector moves the residual by up to about twice its size."""
+        if self.norm <= 0 or self.typical_norm <= 0:
+            return 10.0
+        raw = 2 * self.typical_norm / self.norm
+        return float(min(max(1.0, float(f"{raw:.1g}")), 1e4))
 
 
 class SteeringVectorAnalysis:
@@ -70,6 +77,8 @@ class SteeringVectorAnalysis:
             typical = float(residual_at(handle, [a for a, _ in pairs[:16]], p.component, p.position).norm(dim=-1).mean())
             source = (f"the difference of two prompts at {p.component}" if len(pairs) == 1 else
                       f"{len(pairs)} contrast pairs at {p.component} ({p.position} token)")
+        if not typical and isinstance(inputs, Prompt) and inputs.text.strip():  # the scale of the prompt's residual
+            typical = float(residual_at(handle, [inputs.text], p.component, "last").norm(dim=-1).mean())
         return SteeringVector(p.component, vector.astype(np.float32), source, float(np.linalg.norm(vector)), typical)
 
     @staticmethod

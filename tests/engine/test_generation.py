@@ -138,7 +138,11 @@ def test_the_analysis_streams_both_columns_and_marks_where_they_part(demo: Engin
     at = result.diverges_at
     assert at is not None and result.plain.token_ids[at] != result.edited.token_ids[at]
     assert (result.plain.token_ids[:at] == result.edited.token_ids[:at]).all()
-    assert result.plain.text == demo.handle.tokenizer.decode(result.plain.token_ids.tolist())
+    ids = demo.tokenize(prompt).tolist()
+    decode = demo.handle.tokenizer.decode
+    before = decode(ids, skip_special_tokens=True)
+    assert before + result.plain.text == decode(ids + result.plain.token_ids.tolist(), skip_special_tokens=True)
+    assert result.plain.tokens[0].startswith(" ")  # the word-level tokenizer's space before the first new word
     exported = result.to_json()
     assert exported["interventions"][0]["component"] == INDUCTION_HEADS[0] and exported["diverges_at"] == at
     alone = analysis.run(demo.handle, Prompt(prompt), params_from_dict(analysis.Params, {"n_new": 3}))

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["head_grid", "head_detail", "logit_lens_heatmap", "prompt_panel", "patching_heatmap", "patching_panel",
-           "training_timeline", "feature_strip", "feature_card"]
+           "training_timeline", "feature_strip", "feature_card", "generation_view", "steering_view"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -26,5 +26,7 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "training_timeline": lambda w: len(w.plots) == 3 and w.current == 5 and len(w.steps) == 9,
         "feature_strip": lambda w: len(w.listed()) > 0 and w.figure_view() is not None,
         "feature_card": lambda w: len(w.contexts.tokens) == 8 and w.figure_view() is not None,
+        "generation_view": lambda w: w.column_text(0) != w.column_text(1) and "part" in w.summary_text(),
+        "steering_view": lambda w: w.figure_view() is not None and w.strength() != 0.0,
     }[name]
     assert populated(widget)

@@ -60,7 +60,7 @@ def token_features(acts: np.ndarray, tokens: np.ndarray, min_fires: int = 20) ->
 
 def measure_tokens(folder: str, rows: int = 96, seed: int = 777) -> dict[str, list[dict]]:
     """Features that read the current token, and features that read the previous one (what
-    the previous-token head L0.H5 writes), on rows of the demo model's own data."""
+    a previous-token head writes), on rows of the demo model's own data."""
     from engine import Engine
     from engine.dictionaries import load_dictionary
     from training.sae.corpus import demo_windows
@@ -104,7 +104,7 @@ def token_section(t: dict) -> str:
             f"{t['measured']} features that fire at least 20 times:\n\n"
             f"- {len(t['current'])} fire on one token (≥ 90% of their firings), e.g. {examples(t['current'])};\n"
             f"- {len(t['previous'])} fire on whatever follows one token (≥ 90% of their firings are right after it, "
-            f"while no single current token makes up half of them): what the previous-token head L0.H5 writes, e.g. "
+            f"while no single current token makes up half of them): what a previous-token head writes, e.g. "
             f"{examples(t['previous'])}.\n")
 
 
