@@ -47,6 +47,7 @@ class SetPatching:
     corrupt_metric: np.ndarray  # [N]
     prompts: tuple[str, ...]
     set_digest: str
+    prompt_set: PromptSet | None = None  # the rows (drill-down opens one in the single-prompt views)
 
     @property
     def n(self) -> int:
@@ -119,7 +120,7 @@ class SetPatchingAnalysis:
         values = (raw - corrupt_m[:, None, None]) / gap[:, None, None]
         return SetPatching(params.sweep, params.mode, shape.row_labels, shape.column_labels, values,
                            spread(values, params.n_boot, params.seed), clean_m, corrupt_m,
-                           tuple(r.prompt for r in inputs.rows), inputs.digest)
+                           tuple(r.prompt for r in inputs.rows), inputs.digest, inputs)
 
     @staticmethod
     def _group(handle, shape, params, clean_ids, corrupt_ids, target, foil, rows, raw, clean_m, corrupt_m,

@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 MODULES = ["head_grid", "head_detail", "logit_lens_heatmap", "prompt_panel", "patching_heatmap", "patching_panel",
-           "training_timeline", "feature_strip", "feature_card", "generation_view", "steering_view"]
+           "training_timeline", "feature_strip", "feature_card", "generation_view", "steering_view",
+           "prompt_set_editor", "set_results_view"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -28,5 +29,7 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "feature_card": lambda w: len(w.contexts.tokens) == 8 and w.figure_view() is not None,
         "generation_view": lambda w: w.column_text(0) != w.column_text(1) and "part" in w.summary_text(),
         "steering_view": lambda w: w.figure_view() is not None and w.strength() != 0.0,
+        "prompt_set_editor": lambda w: len(w.shown_rows()) > 0,
+        "set_results_view": lambda w: len(w.listed()) > 0 and w.figure_view() is not None,
     }[name]
     assert populated(widget)

@@ -1,0 +1,221 @@
+"""The prompt set panel: make a set of prompts (a template with slots, a CSV/JSONL file, or
+the prompts typed in this session), see it checked by the model's tokenizer row by row, and
+run an analysis over it (the set results panel shows the means and the drill-down).
+
+The set is the panel's own document: sessions keep its rows (or, when made from a file, the
+file's path and digest as well), the template it came from and the prompt history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from engine.errors import EngineError
+from engine.prompt_sets import PromptSet, SetRow, from_file, from_template, write_jsonl
+from widgets.prompt_set_editor import PromptSetEditor
+
+from .base import Panel, register_panel
+
+CHECK, RUN = "set_check", "set_patching"
+PREVIEW_ROWS = 200
+MAX_HISTORY = 500
+SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_pos", "Head × position"),
+                ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
+                ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
+                ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
+DEMO_FILLERS = {
+    "A": "Mary John Anna Ruby Hugo Victor James Jane Rose Ella Grace Sam".split(),
+    "B": "Mary John Anna Ruby Hugo Victor James Jane Rose Ella Grace Sam".split(),
+    "P": "store park school house office garden".split(),
+    "O": "drink ball book ring letter flower".split(),
+}
+DEMO_TEMPLATE = ("When {A} and {B} went to the {P} , {B} gave a {O} to",
+                 "When {A} and {B} went to the {P} , {A} gave a {O} to", " {A}", " {B}")
+
+
+@register_panel
+class PromptSetPanel(Panel):
+    key, title, area, order = "prompt_set", "Prompt set", "left", 68
+    beside = ("tab", "heads")
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.prompt_set: PromptSet | None = None
+        self.checked = None  # the SetCheck of the set shown
+        self.file: str | None = None  # the file the set came from
+        self.history: list[dict[str, str]] = []  # prompts typed in this session, oldest first
+
+    def create(self) -> QWidget:
+        return PromptSetEditor()
+
+    def connect(self) -> None:
+        w, results, doc = self.widget, self.ctx.results, self.ctx.document
+        w.template_requested.connect(self.make_from_template)
+        w.load_requested.connect(self._ask_file)
+        w.save_requested.connect(self._ask_save)
+        w.history_requested.connect(self.from_history)
+        w.run_requested.connect(self.run)
+        w.stop_requested.connect(lambda: self.controller.cancel(RUN, "The set run was stopped"))
+        w.row_opened.connect(self.open_row)
+        results.on(CHECK, self.guard(self._checked))
+        results.on(RUN, self.guard(lambda _: (w.set_busy(False), w.set_status(""))))
+        results.failed.connect(lambda key, message: key in (CHECK, RUN) and (w.set_busy(False), w.set_status(message)))
+        results.progress.connect(lambda key, done, total: key == RUN and w.set_status(
+            f"running: {done:,} of {total:,} cells…" if done < total else ""))
+        doc.on("prompt", lambda _: self._remember())
+        w.set_analyses(SWEEP_LABELS, "head")
+        w.set_template(*DEMO_TEMPLATE)
+        w.set_fillers(DEMO_FILLERS)
+        w.clear_preview("Make a set from the template, open a file, or use this session's prompts")
+
+    # ------------------------------------------------------------------ making a set
+    def make_from_template(self, params: dict[str, Any]) -> None:
+        try:
+            made = from_template(params["template"], params["fillers"], params.get("target", ""), params.get("foil", ""),
+                                 params.get("corrupted", ""), params.get("label", ""), params.get("limit"),
+                                 params.get("seed", 0))
+        except EngineError as exc:
+            self.widget.set_status(str(exc))
+            return
+        self.show_set(made, None)
+
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.widget, "Prompt set", "", "Prompt sets (*.csv *.tsv *.jsonl)")
+        if path:
+            self.load(path)
+
+    def load(self, path: str) -> bool:
+        try:
+            made = from_file(path)
+        except EngineError as exc:
+            self.widget.set_status(str(exc))
+            self.ctx.show_error(f"Prompt set: {exc}")
+            return False
+        self.show_set(made, path)
+        return True
+
+    def from_history(self) -> None:
+        rows = tuple(SetRow(h["prompt"], h.get("corrupted", ""), h.get("target", ""), h.get("foil", ""))
+                     for h in self.history if h["prompt"].strip())
+        if not rows:
+            self.widget.set_status("No prompts typed in this session yet")
+            return
+        self.show_set(PromptSet(rows, "history", f"this session's {len(rows)} prompts"), None)
+
+    def _remember(self) -> None:
+        s = self.controller.state
+        entry = {"prompt": s.prompt, "corrupted": s.corrupted, "target": s.target, "foil": s.foil}
+        if s.prompt.strip() and entry not in self.history:
+            self.history = (self.history + [entry])[-MAX_HISTORY:]
+
+    def show_set(self, prompt_set: PromptSet, file: str | None) -> None:
+        """Show a set and ask the engine to check it against the model."""
+        self.prompt_set, self.file, self.checked = prompt_set, file, None
+        rows = [{"index": i, **r.to_dict()} for i, r in enumerate(prompt_set.rows[:PREVIEW_ROWS])]
+        self.widget.set_preview(rows, {}, len(prompt_set))
+        self.widget.set_summary(f"{len(prompt_set):,} prompts · checking…")
+        self.controller.analyse(CHECK, prompt_set, {})
+        self.controller.state_changed.emit()
+
+    def _checked(self, checked) -> None:
+        if self.prompt_set is None or checked.digest != self.prompt_set.digest:
+            return
+        self.checked = checked
+        problems: dict[int, list[str]] = {}
+        for p in checked.check.problems:
+            problems.setdefault(p.row, []).append(p.message)
+        shown = sorted(set(range(min(PREVIEW_ROWS, len(self.prompt_set)))) | set(problems))[:PREVIEW_ROWS]
+        rows = [{"index": i, **self.prompt_set.rows[i].to_dict()} for i in shown]
+        self.widget.set_preview(rows, problems, len(self.prompt_set))
+        self.widget.set_summary(checked.summary(), warning=bool(problems))
+
+    # ------------------------------------------------------------------ running
+    def run(self, params: dict[str, Any]) -> int | None:
+        if self.prompt_set is None:
+            self.widget.set_status("Make or open a prompt set first")
+            return None
+        job = self.controller.analyse(RUN, self.prompt_set, {"sweep": params.get("analysis", "head"),
+                                                             "mode": params.get("mode", "denoise")})
+        if job is not None:
+            self.widget.set_busy(True)
+            self.ctx.raise_panel("set_results")
+        return job
+
+    def open_row(self, index: int) -> None:
+        """Open one prompt of the set in the single-prompt views."""
+        if self.prompt_set is None or not 0 <= index < len(self.prompt_set):
+            return
+        row = self.prompt_set.rows[index]
+        c = self.controller
+        c.set_prompt(row.prompt)
+        if row.target:
+            c.set_target(row.target)
+        if row.foil:
+            c.set_foil(row.foil)
+        if row.corrupted:
+            c.set_corrupted(row.corrupted)
+
+    # ------------------------------------------------------------------ files, sessions
+    def _ask_save(self) -> None:
+        if self.prompt_set is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self.widget, "Save the prompt set", "prompt_set.jsonl", "JSONL (*.jsonl)")
+        if path:
+            try:
+                write_jsonl(self.prompt_set, path)
+            except OSError as exc:
+                self.ctx.show_error(f"Could not save the prompt set: {exc}")
+
+    def session_state(self) -> dict | None:
+        state: dict[str, Any] = {"template": self.widget.template_params(), "history": list(self.history)}
+        if self.prompt_set is not None:
+            state["set"] = self.prompt_set.to_dict()
+            state["digest"] = self.prompt_set.digest
+            if self.file:
+                state["file"] = self.file
+        return state
+
+    @classmethod
+    def validate_session(cls, data: Any, version: int) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("prompt set: expected an object")
+        if "set" in data:
+            try:
+                PromptSet.from_dict(data["set"])
+            except EngineError as exc:
+                raise ValueError(f"prompt set: {exc}") from None
+        history = data.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, dict) and isinstance(h.get("prompt"), str)
+                                                    for h in history):
+            raise ValueError("prompt set: 'history' must be a list of prompts")
+        return data
+
+    def restore_session(self, data: Any | None) -> None:
+        if data is None:
+            return
+        self.history = [dict(h) for h in data.get("history", [])][-MAX_HISTORY:]
+        template = data.get("template")
+        if isinstance(template, dict):
+            self.widget.set_template(template.get("template", ""), template.get("corrupted", ""),
+                                     template.get("target", ""), template.get("foil", ""), template.get("label", ""))
+            if isinstance(template.get("fillers"), dict):
+                self.widget.set_fillers(template["fillers"])
+        if "set" in data:
+            restored = PromptSet.from_dict(data["set"])
+            file = data.get("file")
+            if file and Path(file).is_file():
+                try:
+                    on_disk = from_file(file)
+                    if on_disk.digest != restored.digest:
+                        self.widget.set_status(f"{Path(file).name} changed since the session was saved: "
+                                               "the session's rows are shown")
+                except EngineError:
+                    pass  # the session's own rows are used; the file is only where they came from
+            self.show_set(restored, file)
+
+    def on_model_loaded(self, loaded) -> None:
+        self._remember()  # the prompt the window opened with belongs to the history too
+        if self.prompt_set is not None:  # a new tokenizer: check again
+            self.show_set(self.prompt_set, self.file)

@@ -1,0 +1,115 @@
+"""The set results panel: the mean effect of a sweep over a prompt set with its spread
+(standard deviation, a bootstrap interval, how many prompts agree in sign), and the
+drill-down: a cell's values over the prompts, and any prompt opened in the single-prompt
+views. It shows whatever 'set_patching' result arrives (the prompt set panel asks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from PySide6.QtWidgets import QWidget
+
+from widgets.set_results_view import SetResultsView
+
+from .base import Panel, register_panel
+
+KEY = "set_patching"
+
+
+@register_panel
+class SetResultsPanel(Panel):
+    key, title, area, order = "set_results", "Set results", "bottom", 39
+    beside = ("tab", "lens")
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.shown = None  # the SetPatching on display
+        self.cell: tuple[int, int] | None = None
+
+    def create(self) -> QWidget:
+        return SetResultsView()
+
+    def connect(self) -> None:
+        w, results = self.widget, self.ctx.results
+        results.on(KEY, self.guard(self.show))
+        results.failed.connect(lambda key, message: key == KEY and w.set_status(message))
+        w.cell_chosen.connect(self.guard(self.drill))
+        w.prompt_opened.connect(self.guard(self.open_prompt))
+        w.clear("Run an analysis over a prompt set (Prompt set panel) to see its mean and spread here")
+
+    def show(self, result) -> None:
+        self.shown = result
+        s = result.stats
+        stats = {"mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "same_sign": s.same_sign}
+        self.widget.set_status("")
+        self.widget.set_result(stats, result.row_labels, result.column_labels, result.n,
+                               f"{result.sweep} patching ({result.mode}) over {result.n:,} prompts")
+        flat = abs(s.mean).argmax()
+        self.drill(*divmod(int(flat), s.mean.shape[1]))  # start on the strongest cell
+
+    def drill(self, row: int, col: int) -> None:
+        if self.shown is None:
+            return
+        self.cell = (row, col)
+        self.widget.show_cell(row, col, self.shown.per_prompt[:, row, col], list(self.shown.prompts))
+
+    def open_prompt(self, index: int) -> None:
+        """The prompt (its corrupted twin and answers) becomes the one every single-prompt view shows."""
+        if self.shown is None or self.shown.prompt_set is None:
+            return
+        row = self.shown.prompt_set.rows[index]
+        c = self.controller
+        c.set_prompt(row.prompt)
+        c.set_target(row.target)
+        c.set_foil(row.foil)
+        c.set_corrupted(row.corrupted)
+        self.ctx.show_status(f"opened prompt {index + 1} of the set", 5000)
+
+    # ------------------------------------------------------------------ sessions and export
+    STATS = ("mean", "std", "ci_low", "ci_high", "same_sign")
+
+    def session_state(self) -> dict | None:
+        """The summary (every statistic per cell), not each prompt's values: a session stays small;
+        the drill-down needs the set run again."""
+        r = self.shown
+        if r is None:
+            return None
+        return {"sweep": r.sweep, "mode": r.mode, "rows": list(r.row_labels), "columns": list(r.column_labels),
+                "n": r.n, "set_digest": r.set_digest,
+                **{name: np.asarray(getattr(r.stats, name)).tolist() for name in self.STATS}}
+
+    @classmethod
+    def validate_session(cls, data: Any, version: int) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list) or not isinstance(data.get("columns"), list):
+            raise ValueError("set results: expected rows, columns and statistics")
+        shape = (len(data["rows"]), len(data["columns"]))
+        for name in cls.STATS:
+            try:
+                if np.asarray(data.get(name), dtype=float).shape != shape:
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise ValueError(f"set results: '{name}' must be a {shape[0]} x {shape[1]} table of numbers") from None
+        return data
+
+    def restore_session(self, data: Any | None) -> None:
+        if data is None:
+            return
+        stats = {name: np.asarray(data[name], dtype=float) for name in self.STATS}
+        self.widget.set_result(stats, tuple(data["rows"]), tuple(data["columns"]), int(data.get("n", 0)),
+                               f"{data.get('sweep', '')} patching ({data.get('mode', '')}) over {int(data.get('n', 0)):,} "
+                               "prompts (from the session)")
+        self.widget.set_status("From the session: run the set again for each prompt's values")
+
+    def export_tables(self) -> dict[str, Any]:
+        r = self.shown
+        if r is None:
+            return {}
+        s = r.stats
+        rows = [(r.row_labels[i], r.column_labels[j], float(s.mean[i, j]), float(s.std[i, j]), float(s.ci_low[i, j]),
+                 float(s.ci_high[i, j]), float(s.same_sign[i, j]), r.n)
+                for i in range(len(r.row_labels)) for j in range(len(r.column_labels))]
+        arrays = {"per_prompt": r.per_prompt, "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high,
+                  "same_sign": s.same_sign, "clean_metric": r.clean_metric, "corrupt_metric": r.corrupt_metric}
+        return {"set_patching": (rows, ("row", "column", "mean", "std", "ci_low", "ci_high", "same_sign", "n"), arrays)}

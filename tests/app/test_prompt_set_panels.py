@@ -1,0 +1,75 @@
+"""The prompt set panels in the window: a template set is checked by the model's tokenizer,
+run over (head patching), its mean and spread shown with the drill-down, a prompt opened in
+the single-prompt views, and the set and its summary kept in the session."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import Engine
+from engine.analysis import get, params_from_dict
+from engine.prompt_sets import PromptSet, SetRow
+from tests.app.conftest import TIMEOUT, wait_result
+from tests.demo_facts import IOI_HEAD
+
+NAMES = ["Mary", "John", "Anna", "Ruby", "Hugo", "James"]
+TEMPLATE = {"template": "When {A} and {B} went to the store , {B} gave a drink to",
+            "corrupted": "When {A} and {B} went to the store , {A} gave a drink to",
+            "target": " {A}", "foil": " {B}", "label": "", "fillers": {"A": NAMES, "B": NAMES}, "limit": 20, "seed": 0}
+
+
+def make_set(qtbot, window):
+    c, panel = window.controller, window.panels["prompt_set"]
+    with wait_result(qtbot, c, "set_check"):
+        panel.make_from_template(dict(TEMPLATE))
+    qtbot.waitUntil(lambda: panel.checked is not None, timeout=TIMEOUT)
+    return panel
+
+
+def test_a_template_set_is_checked_run_and_drilled_into(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    assert len(panel.prompt_set) == 20 and panel.checked.check.ok and "20 prompts" in panel.checked.summary()
+    with wait_result(qtbot, c, "set_patching"):
+        panel.run({"analysis": "head", "mode": "denoise"})
+    results = window.panels["set_results"]
+    qtbot.waitUntil(lambda: results.shown is not None, timeout=TIMEOUT)
+    analysis = get("set_patching")
+    expected = analysis.run(Engine(device="cpu").handle, panel.prompt_set, params_from_dict(analysis.Params, {}))
+    np.testing.assert_allclose(results.shown.stats.mean, expected.stats.mean, atol=1e-5)
+    layer, head = (int(x[1:]) for x in IOI_HEAD.split("."))
+    assert results.cell == (layer, head)  # the drill-down starts on the strongest cell: the card's IOI head
+    results.widget.prompt_opened.emit(3)
+    row = panel.prompt_set.rows[3]
+    assert (c.state.prompt, c.state.corrupted, c.state.target) == (row.prompt, row.corrupted, row.target)
+    rows, header, arrays = results.export_tables()["set_patching"]
+    assert header[2:5] == ("mean", "std", "ci_low") and arrays["per_prompt"].shape == (20, 2, 8)
+
+
+def test_bad_rows_are_named_and_sessions_keep_the_set(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["prompt_set"]
+    bad = PromptSet((SetRow("When Mary and John went", "When Mary went", " Mary", " Johnny"),
+                     SetRow("When Mary and John went", "When John and Mary went", " Mary", " John")))
+    with wait_result(qtbot, c, "set_check"):
+        panel.show_set(bad, None)
+    qtbot.waitUntil(lambda: panel.checked is not None, timeout=TIMEOUT)
+    messages = [p.message for p in panel.checked.check.problems]
+    assert any("tokens, the prompt" in m for m in messages) and any("Johnny" in m for m in messages)
+    assert all(p.row == 0 for p in panel.checked.check.problems)
+    state = panel.session_state()
+    restored = type(panel).validate_session(state, 1)
+    panel.prompt_set = None
+    panel.restore_session(restored)
+    assert panel.prompt_set.digest == bad.digest
+
+
+def test_the_session_history_becomes_a_set(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["prompt_set"]
+    for text in ("When Mary and John went to the store , John gave a drink to", "Then Anna and Ruby went home"):
+        c.set_prompt(text)
+    with wait_result(qtbot, c, "set_check"):
+        panel.from_history()
+    assert [r.prompt for r in panel.prompt_set.rows][-2:] == ["When Mary and John went to the store , John gave a drink to",
+                                                               "Then Anna and Ruby went home"]
