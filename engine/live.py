@@ -53,7 +53,8 @@ def _forward(handle, ids: np.ndarray, interventions: tuple, capture: set[str]):
         cached.remember(ids, cache.acts)
         return cache, 0
     edits = edits_for(handle, interventions, len(ids))
-    start = cached.start_layer(ids, first_edited_layer(interventions), capture)
+    # an edit after the last block (its resid_post) resumes at the last block, whose output it edits
+    start = cached.start_layer(ids, min(first_edited_layer(interventions), n_layers - 1), capture)
     if start == 0:
         return handle.forward(ids, edits, capture, logits_to_keep=1), 0
     cached.hits += 1

@@ -21,6 +21,7 @@ class ProbeFit:
     train_accuracy: float
     test_accuracy: float
     direction: np.ndarray  # [d] unit vector (two classes: towards class 1; more: the first class's weight)
+    separation: float = 0.0  # distance between the class means along it (a natural steering strength)
 
 
 def split(n: int, test_share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +74,9 @@ def difference_of_means(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: n
     else:
         pred = torch.cdist(X, means).argmin(-1)
         direction = means[0] - means[1:].mean(0)
-    return ProbeFit(_accuracy(pred, Y, train), _accuracy(pred, Y, test),
-                    (direction / direction.norm().clamp_min(1e-12)).numpy())
+    unit = direction / direction.norm().clamp_min(1e-12)
+    return ProbeFit(_accuracy(pred, Y, train), _accuracy(pred, Y, test), unit.numpy(),
+                    float((means[1] - means[0]) @ unit) if k == 2 else float(direction.norm()))
 
 
 def _accuracy(pred: torch.Tensor, y: torch.Tensor, rows: np.ndarray) -> float:

@@ -2,4 +2,4 @@
 technique's panel is one file in this package plus one name below."""
 
 from . import (attention_text, components, head_detail, head_finder, heads, logit_lens, patching, prompt,  # noqa: F401
-               feature_card, features, generation, prompt_sets, set_results, steering, training_timeline)
+               feature_card, features, generation, probes, prompt_sets, set_results, steering, training_timeline)

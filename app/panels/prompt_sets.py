@@ -113,6 +113,7 @@ class PromptSetPanel(Panel):
     def show_set(self, prompt_set: PromptSet, file: str | None) -> None:
         """Show a set and ask the engine to check it against the model."""
         self.prompt_set, self.file, self.checked = prompt_set, file, None
+        self.ctx.results.put("prompt_set", prompt_set)  # other panels (probes) read the set in use from here
         rows = [{"index": i, **r.to_dict()} for i, r in enumerate(prompt_set.rows[:PREVIEW_ROWS])]
         self.widget.set_preview(rows, {}, len(prompt_set))
         self.widget.set_summary(f"{len(prompt_set):,} prompts · checking…")

@@ -42,6 +42,7 @@ class Probes:
     logistic_train: np.ndarray  # [L]
     directions: np.ndarray  # [L, d] difference-of-means, unit
     logistic_directions: np.ndarray  # [L, d]
+    separations: np.ndarray  # [L] distance between the class means along each difference-of-means direction
     n_train: int
     n_test: int
     column: str
@@ -121,6 +122,7 @@ class ProbeAnalysis:
             logistic_train=np.array([r[0].train_accuracy for r in rows]),
             directions=np.stack([r[1].direction for r in rows]).astype(np.float32),
             logistic_directions=np.stack([r[0].direction for r in rows]).astype(np.float32),
+            separations=np.array([r[1].separation for r in rows]),
             n_train=len(train), n_test=len(test), column=params.column)
 
 

@@ -149,3 +149,15 @@ def test_steers_round_trip_and_bad_ones_are_refused() -> None:
 def test_a_vector_of_the_wrong_width_is_a_message(demo: Engine) -> None:
     with pytest.raises(InterventionError, match="the steering vector has 3 numbers"):
         demo.run(CLEAN, [Steer("L1.resid_pre", (1.0, 2.0, 3.0))], want=())
+
+
+def test_an_edit_after_the_last_block_runs_live(demo: Engine) -> None:
+    """resid_post of the last layer: the live run resumes at the last block (there is no next one)."""
+    v = np.random.default_rng(5).normal(size=192).astype(np.float32)
+    steer = Steer("L1.resid_post", tuple(v.tolist()), strength=2.0)
+    demo.run(CLEAN, want=(), target="Mary", foil="John")  # the clean run cached: the edit run resumes
+    live = demo.run(CLEAN, [steer], want=(), target="Mary", foil="John")
+    ids = demo.tokenize(CLEAN)
+    logits = demo.handle.forward(ids, {"blocks.1.hook_resid_post": [lambda a: a + 2.0 * torch.from_numpy(v)]}).logits[0, -1]
+    mary, john = demo.handle.token_id("Mary"), demo.handle.token_id("John")
+    assert live.logit_diff == pytest.approx(float(logits[mary] - logits[john]), abs=1e-4)

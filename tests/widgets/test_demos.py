@@ -8,7 +8,7 @@ import pytest
 
 MODULES = ["head_grid", "head_detail", "logit_lens_heatmap", "prompt_panel", "patching_heatmap", "patching_panel",
            "training_timeline", "feature_strip", "feature_card", "generation_view", "steering_view",
-           "prompt_set_editor", "set_results_view"]
+           "prompt_set_editor", "set_results_view", "probe_view"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -31,5 +31,6 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "steering_view": lambda w: w.figure_view() is not None and w.strength() != 0.0,
         "prompt_set_editor": lambda w: len(w.shown_rows()) > 0,
         "set_results_view": lambda w: len(w.listed()) > 0 and w.figure_view() is not None,
+        "probe_view": lambda w: w.chosen() is not None and w.figure_view() is not None,
     }[name]
     assert populated(widget)
