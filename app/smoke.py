@@ -1,5 +1,5 @@
 """`microtome --smoke`: open the bundled demo model in the real window and engine thread
-(offscreen when there is no display), run the IOI prompt, ablate IOI head L1.H5 (the model card names it),
+(offscreen when there is no display), run the IOI prompt, ablate IOI head L0.H5 (the model card names it),
 and check the numbers against a direct engine computation; then build a tiny random model of
 every architecture that has an adapter through the auto classes and run it once (a trimmed
 bundle must still hold their code). Exit 0 when all is well, 1 when a number is wrong, 2 when
@@ -13,7 +13,7 @@ import sys
 import time
 
 CHECK_TIMEOUT_S = 300
-SMOKE_HEAD = "L1.H5"  # the demo model card: ablating it alone takes P(Mary) from 1.00 to 0.01 on the IOI prompt
+SMOKE_HEAD = "L0.H5"  # the demo model card: ablating it alone takes P(Mary) from 1.00 to 0.00 on the IOI prompt
 
 
 def run_smoke() -> int:

@@ -1,5 +1,5 @@
 """Regenerate the README screenshots: the main window on the demo model, and the window
-with IOI head L1.H5 ablated, normal and in presentation mode.
+with IOI head L0.H5 ablated, normal and in presentation mode.
 
 Run under a virtual screen:
   xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py"""
@@ -23,7 +23,7 @@ from app.controller import Controller  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
-ABLATE = ["L1.H5"]
+ABLATE = ["L0.H5"]
 
 
 def main() -> None:

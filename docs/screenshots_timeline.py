@@ -68,7 +68,7 @@ def main() -> None:
     settle(app, lambda: panel.shown is not None)
     window.grab().save(str(out / "timeline.png"))
     heads = window.view("heads")
-    for index, name in ((2, "timeline_step1000.png"), (8, "timeline_step6000.png")):
+    for index, name in ((2, "timeline_step2000.png"), (8, "timeline_step12000.png")):
         panel.choose(index)
         settle(app, lambda: c.loaded is not None and c.loaded.info.source.endswith(panel.checkpoints[index].path.name)
                and c.last_result is not None and not c.pending and c.results.get("head_scores") is not None)

@@ -117,3 +117,25 @@ def test_searching_a_token_lists_the_features_that_fire_on_it(qtbot, demo_window
     with wait_failed(qtbot, c, "feature_search") as failed:
         panel.search("Paris")
     assert "vocabulary" in failed.args[1]
+
+
+def test_a_shipped_transcoders_feature_is_edited_on_the_mlp_output(qtbot, demo_window) -> None:
+    """The demo's layer-1 transcoder: its features are read from the MLP's input and an
+    ablation from the panel moves the MLP's output (the address names the MLP)."""
+    from engine.interventions import FeatureEdit
+
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["features"]
+    folder = str(demo_model_dir().parent / "demo_saes" / "L1.mlp_transcoder")
+    with wait_result(qtbot, c, "features"):
+        panel.open(folder)
+    assert "transcoder" in panel.shown.label and panel.shown.site_out == "blocks.1.hook_mlp_out"
+    feature = int(panel.shown.top_ids[-1][0])  # the strongest feature at the last position
+    assert panel.component(feature) == f"L1.mlp/transcoder:{feature}"
+    with qtbot.waitSignal(c.result_ready, timeout=TIMEOUT):
+        panel.edit_feature(feature, "ablate")
+    qtbot.waitUntil(lambda: c.last_result is not None and bool(c.last_result.interventions) and not c.pending,
+                    timeout=TIMEOUT)
+    expected = Engine(device="cpu").run(CLEAN, [FeatureEdit(f"L1.mlp/transcoder:{feature}", folder, "ablate")], want=(),
+                                        target="Mary", foil="John")
+    assert c.last_result.logit_diff == pytest.approx(expected.logit_diff, abs=1e-4)

@@ -11,9 +11,10 @@ from engine import Engine, EngineError
 from engine.corpus import read_texts, windows_from_texts
 from engine.dictionaries import load_dictionary
 from engine.paths import demo_model_dir
+from tests.demo_facts import CLAMPED_FEATURE, THE_FEATURE
 
 FOLDER = str(demo_model_dir().parent / "demo_saes" / "L0.resid_post")
-FEATURE = 1199
+FEATURE = THE_FEATURE
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_the_card_agrees_with_encoding_the_corpus_by_hand(demo: Engine, cache_di
 def test_a_second_card_comes_from_the_disk_cache(demo: Engine, cache_dir) -> None:
     first = demo.analyse("feature_card", None, {"folder": FOLDER, "feature": FEATURE, "n_tokens": 1024})
     again = demo.analyse("feature_card", None, {"folder": FOLDER, "feature": FEATURE, "n_tokens": 1024})
-    other = demo.analyse("feature_card", None, {"folder": FOLDER, "feature": 1182, "n_tokens": 1024})
+    other = demo.analyse("feature_card", None, {"folder": FOLDER, "feature": CLAMPED_FEATURE, "n_tokens": 1024})
     assert (first.from_cache, again.from_cache, other.from_cache) == (False, True, True)
     assert again.contexts == first.contexts and again.density == first.density
     assert len(list(cache_dir.glob("features/*.npz"))) == 1

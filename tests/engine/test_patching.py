@@ -10,7 +10,7 @@ from engine import Engine, PromptError
 from engine.hooks import hooks_attached
 from engine.analyses.patching import activation_patching
 
-from tests.demo_facts import DUPLICATE_TOKEN_HEAD, INDUCTION_HEADS, IOI_HEAD, PREVIOUS_TOKEN_HEAD
+from tests.demo_facts import DUPLICATE_TOKEN_HEAD, INDUCTION_HEADS, IOI_HEAD, IOI_HEADS, PREVIOUS_TOKEN_HEAD
 
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
@@ -72,11 +72,14 @@ def test_patching_the_whole_last_residual_recovers_clean_and_identical_tokens_ch
     np.testing.assert_allclose(result.values[0, same], 0.0, atol=1e-6)  # embeddings of identical tokens
 
 
-def test_the_ioi_head_the_model_card_names_is_found_by_patching(demo: Engine) -> None:
+def test_the_ioi_heads_the_model_card_names_are_found_by_patching(demo: Engine) -> None:
     result = activation_patching(demo, CLEAN, CORRUPT, "Mary", "John", "head")
     l, h = np.unravel_index(np.argmax(result.values), result.values.shape)
     assert f"L{l}.H{h}" == IOI_HEAD, result.values  # the model card's most important IOI head
-    assert result.values[l, h] > 0.8 and np.sort(result.values.ravel())[-2] < 0.2, result.values  # [0.997; next 0.024]
+    top = np.sort(result.values.ravel())[::-1]
+    found = {f"L{l}.H{h}" for l, h in zip(*np.unravel_index(np.argsort(result.values.ravel())[-2:], result.values.shape))}
+    assert found == set(IOI_HEADS), result.values  # measured: L0.H0 0.50, L0.H5 0.42, the next 0.03
+    assert top[0] + top[1] > 0.8 and top[2] < 0.1, result.values
 
 
 def test_progress_is_reported_and_cancel_stops_between_chunks(demo: Engine) -> None:
@@ -156,8 +159,8 @@ def test_patching_finds_the_model_cards_induction_circuit(demo: Engine) -> None:
     """Clean: a 10-word segment then its first five words again (the 6th is copied).
     Corrupted: the first copy of the 5th word is replaced, so nothing to copy. Noising one
     head at a time (its corrupted output into the clean run), averaged over 6 prompts:
-    measured effects (1 - normalised) L0.H5 0.95 (previous-token), L1.H0 0.63, L1.H2 0.46
-    (induction), L1.H5 0.61 (duplicate-token); L0.H1 0.58."""
+    measured effects (1 - normalised) L0.H3 1.01 (previous-token), L1.H0 0.96, L1.H1 0.68
+    (induction), L1.H2 0.31 (duplicate-token); L0.H1 0.29."""
     from training.demo_data import POOL_IDS, vocabulary
 
     words = {i: w for w, i in vocabulary().items()}
@@ -175,4 +178,4 @@ def test_patching_finds_the_model_cards_induction_circuit(demo: Engine) -> None:
     effect = np.mean(effects, axis=0)
     assert f"L0.H{int(np.argmax(effect[0]))}" == PREVIOUS_TOKEN_HEAD
     strong = {f"L1.H{h}" for h in np.flatnonzero(effect[1] > 0.3)}
-    assert strong & set(INDUCTION_HEADS) and strong <= {*INDUCTION_HEADS, "L1.H7", DUPLICATE_TOKEN_HEAD}, effect
+    assert strong & set(INDUCTION_HEADS) and strong <= {*INDUCTION_HEADS, DUPLICATE_TOKEN_HEAD}, effect

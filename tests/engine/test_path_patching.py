@@ -11,7 +11,7 @@ from engine import Engine, EngineError
 from engine.hooks import hooks_attached
 from engine.analyses.path_patching import path_patching
 
-from tests.demo_facts import PREVIOUS_TOKEN_HEAD
+from tests.demo_facts import INDUCTION_HEADS, PREVIOUS_TOKEN_HEAD
 
 CLEAN = "When Mary and John went to the store , John gave a drink to"
 CORRUPT = "When Mary and John went to the store , Mary gave a drink to"
@@ -68,17 +68,17 @@ def test_the_previous_token_head_feeds_the_induction_heads_key(demo: Engine) -> 
     """Clean: a segment, then its first four words again -> the fifth by induction.
     Corrupted: the first copy of the fourth word ('reward') is another word, so no earlier
     token is preceded by 'reward'. What restores the (strongest) induction head's key is the
-    previous-token head (model card: L0.H5) writing 'preceded by reward' at 'night'."""
+    previous-token head (model card: L0.H3) writing 'preceded by reward' at 'night'."""
     words = "reason cough warm reward night river loss day reason cough warm reward".split()
     corrupt = words.copy()
     corrupt[3] = "berry"
     clean_s, corrupt_s = " ".join(words), " ".join(corrupt)
     assert demo.run(clean_s, want=()).top_tokens[0] == "night"
-    result = path_patching(demo, clean_s, corrupt_s, "night", "river", "L1.H2", "k")
+    result = path_patching(demo, clean_s, corrupt_s, "night", "river", INDUCTION_HEADS[0], "k")
     l, h = np.unravel_index(np.argmax(result.values), result.values.shape)
     assert f"L{l}.H{h}" == PREVIOUS_TOKEN_HEAD, result.values
     others = np.delete(result.values[0], h)
-    assert result.values[0, h] > 10 * np.abs(others).max(), result.values  # measured: 0.032 vs < 0.001
+    assert result.values[0, h] > 10 * np.abs(others).max(), result.values  # measured: 0.29 vs < 0.001
 
 
 def test_bad_receivers_are_refused(demo: Engine) -> None:

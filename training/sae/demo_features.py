@@ -99,12 +99,14 @@ def measure(folder: str) -> dict[str, dict]:
 def token_section(t: dict) -> str:
     def examples(items: list[dict]) -> str:
         best = sorted(items, key=lambda i: -i["precision"] * i["recall"])[:4]
+        if not best:
+            return "none"
         return "; ".join(f"{i['feature']} on '{i['word']}' (precision {i['precision']:.2f}, recall {i['recall']:.2f})" for i in best)
     return ("\n## Token features\n\nOn 96 held-out rows of the demo model's own data, of the "
             f"{t['measured']} features that fire at least 20 times:\n\n"
-            f"- {len(t['current'])} fire on one token (≥ 90% of their firings), e.g. {examples(t['current'])};\n"
+            f"- {len(t['current'])} fire on one token (≥ 90% of their firings): {examples(t['current'])};\n"
             f"- {len(t['previous'])} fire on whatever follows one token (≥ 90% of their firings are right after it, "
-            f"while no single current token makes up half of them): what a previous-token head writes, e.g. "
+            f"while no single current token makes up half of them): what a previous-token head writes: "
             f"{examples(t['previous'])}.\n")
 
 
