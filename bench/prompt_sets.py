@@ -27,10 +27,24 @@ from training import demo_data  # noqa: E402
 NAMES = ["Mary", "John", "Anna", "James", "Jane", "Rose", "Grace", "Sam", "Victor", "Hugo", "Ella", "Ruby"]
 
 
-def ioi_set(n: int, spaced: bool):
+def single(engine: Engine, words: list[str]) -> list[str]:
+    """The words that are one token after a space for this model (so every prompt has one length)."""
+    keep = []
+    for w in words:
+        try:
+            engine.handle.token_id(" " + w if engine.handle.token_id(w) is not None else w)
+            keep.append(w)
+        except Exception:  # noqa: BLE001 - a word of several tokens is left out
+            pass
+    return keep
+
+
+def ioi_set(n: int, spaced: bool, engine: Engine):
     sep = "," if not spaced else " ,"
     template = f"When {{A}} and {{B}} went to the {{P}}{sep} {{B}} gave a {{O}} to"
-    return from_template(template, {"A": NAMES, "B": NAMES, "P": demo_data.PLACES, "O": demo_data.OBJECTS},
+    names = single(engine, NAMES)
+    return from_template(template, {"A": names, "B": names, "P": single(engine, demo_data.PLACES),
+                                    "O": single(engine, demo_data.OBJECTS)},
                          target=" {A}", foil=" {B}", corrupted=template.replace("{B} gave", "{A} gave"),
                          limit=n, seed=0)
 
@@ -47,10 +61,10 @@ def bare_forwards_s(engine: Engine, prompt_set, batch: int = 100) -> float:
 
 def row(label: str, source: str | None, n: int, spaced: bool) -> tuple:
     engine = Engine(source, device="cpu")
-    s = ioi_set(n, spaced)
+    s = ioi_set(n, spaced, engine)
     analysis = get("set_patching")
     params = params_from_dict(analysis.Params, {"sweep": "head"})
-    analysis.run(engine.handle, ioi_set(8, spaced), params)  # warm up
+    analysis.run(engine.handle, ioi_set(8, spaced, engine), params)  # warm up
     start = time.perf_counter()
     result = analysis.run(engine.handle, s, params)
     took = time.perf_counter() - start

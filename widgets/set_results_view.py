@@ -37,8 +37,8 @@ STATISTICS = (("mean", "Mean effect"),
               ("std", "Standard deviation"),
               ("same_sign", "Prompts with the mean's sign"),
               ("ci_width", "Width of the 95% interval"))
-SHORT_NAMES = {"mean": "mean effect", "std": "std", "same_sign": "same sign (share)",
-               "ci_width": "95% CI width"}  # the colour bar's label (short: a docked heatmap is ~140 px tall)
+SHORT_NAMES = {"mean": "mean", "std": "std", "same_sign": "same sign",
+               "ci_width": "CI width"}  # the colour bar's label (short: a docked heatmap is ~140 px tall)
 REQUIRED = ("mean", "std", "ci_low", "ci_high", "same_sign")
 BINS = 30  # histogram bars
 MAX_LISTED = 500  # prompts listed at once

@@ -286,7 +286,7 @@ def test_figure_view_is_the_heatmap_labelled_with_the_statistic(view) -> None:
     figure = view.figure_view()
     assert figure is view.heatmap.view and not figure.findChildren(QLabel)
     view.set_statistic("ci_width")
-    assert "95% CI width" in view.heatmap.colorbar.getAxis("right").labelText
+    assert "CI width" in view.heatmap.colorbar.getAxis("right").labelText
 
 
 def test_position_columns_are_named_like_the_axis(view) -> None:

@@ -1,0 +1,63 @@
+"""Screenshots of prompt sets and probes: the set editor with an IOI template set, the mean
+head-patching heatmap with the drill-down histogram, and the probe accuracy by layer; with
+--real the same on SmolLM2-135M (100 prompts).
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots_sets.py [--real]"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docs.screenshots_timeline import ROOT, settle, window_on  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+NAMES = ["Mary", "John", "Anna", "James", "Jane", "Rose", "Grace", "Sam", "Victor", "Hugo"]
+
+
+def main() -> None:
+    app = QApplication(sys.argv[:1])
+    real = "--real" in sys.argv
+    if real:
+        from engine.paths import REAL_MODEL_FOLDER, real_model_cache
+
+        window = window_on(app, str(real_model_cache() / REAL_MODEL_FOLDER))
+        out, name, sep, limit = ROOT / "docs" / "real_size", "sets_smollm2", ",", 100
+    else:
+        window = window_on(app, None)
+        out, name, sep, limit = ROOT / "docs", "sets", " ,", 400
+    c, sets, results, probes = (window.controller, window.panels["prompt_set"], window.panels["set_results"],
+                                window.panels["probes"])
+    template = f"When {{A}} and {{B}} went to the {{P}}{sep} {{B}} gave a {{O}} to"
+    sets.widget.set_template(template, template.replace("{B} gave", "{A} gave"), " {A}", " {B}", "{A}")
+    places, objects = ["store", "park", "school", "house", "office"], ["drink", "ball", "book", "ring", "letter"]
+    sets.widget.set_fillers({"A": NAMES[:2], "B": NAMES[2:], "P": places, "O": objects} if not real
+                            else {"A": NAMES, "B": NAMES, "P": places[:2], "O": objects[:3]})
+    params = sets.widget.template_params()
+    params["limit"] = limit
+    sets.make_from_template(params)
+    settle(app, lambda: sets.checked is not None)
+    window.docks["prompt_set"].raise_()
+    sets.run({"analysis": "head", "mode": "denoise"})
+    settle(app, lambda: results.shown is not None, timeout_s=900)
+    window.docks["set_results"].raise_()
+    settle(app, lambda: True)
+    window.view("prompt_set").grab().save(str(out / f"{name}_editor.png"))
+    window.view("set_results").grab().save(str(out / f"{name}_results.png"))
+    window.grab().save(str(out / f"{name}_window.png"))
+    if not real:  # labels: which of Mary / John the model answers
+        probes.train({"column": "label", "position": "last"})
+        settle(app, lambda: probes.shown is not None)
+        window.docks["probes"].raise_()
+        settle(app, lambda: True)
+        window.view("probes").grab().save(str(out / "probes.png"))
+    print("saved")
+
+
+if __name__ == "__main__":
+    main()
+    for widget in QApplication.topLevelWidgets():  # stop the engine thread before exit (a running QThread aborts)
+        if hasattr(widget, "controller"):
+            widget.controller.shutdown()
