@@ -61,7 +61,7 @@ def main() -> None:
         c.set_target(" great")
         c.set_foil(" terrible")
         settle(app, lambda: not c.pending and c.result_is_current())
-        steer_and_generate(app, window, "L15.resid_pre", POSITIVE, NEGATIVE, -6.0, " good, great, bad, awful", 24,
+        steer_and_generate(app, window, "L15.resid_pre", POSITIVE, NEGATIVE, -2.0, " good, great, bad, awful", 24,
                            out / "real_size", "steering_smollm2")
     else:
         window = window_on(app, None)

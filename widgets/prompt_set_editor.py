@@ -746,6 +746,10 @@ class PromptSetEditor(QWidget):
             policy = QSizePolicy.Policy.Preferred if i == self.tabs.currentIndex() else QSizePolicy.Policy.Ignored
             page.setSizePolicy(policy, policy)
             page.updateGeometry()
+        # the shown page never gets less than it needs (rows of the fillers table would overlap the buttons)
+        current = self.tabs.currentWidget()
+        need = max(current.minimumSizeHint().height(), current.layout().minimumSize().height()) if current else 0
+        self.tabs.setMinimumHeight(need + self.tabs.tabBar().sizeHint().height() + 4 if current is not None else 0)
         self.tabs.updateGeometry()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
@@ -784,11 +788,14 @@ class PromptSetEditor(QWidget):
             self.columns.setStretch(0, 2)
             self.columns.setStretch(1, 3)
         else:
-            self.fillers.setFixedHeight(table_height(self.fillers, FILLER_LINES[0]))
+            # up to FILLER_LINES[0] rows; fewer (with a scroll bar) when the dock is short, never over the buttons
+            self.fillers.setMinimumHeight(table_height(self.fillers, 2))
+            self.fillers.setMaximumHeight(table_height(self.fillers, FILLER_LINES[0]))
             self.columns.setDirection(QBoxLayout.Direction.TopToBottom)
             self.columns.setSpacing(6)
             self.columns.setStretch(0, 0)
             self.columns.setStretch(1, 1)
+        self._fit_tabs()
 
 
 def table_height(table: QTableWidget, rows: int) -> int:

@@ -27,6 +27,7 @@ class SetResultsPanel(Panel):
         super().__init__(ctx)
         self.shown = None  # the SetPatching on display
         self.cell: tuple[int, int] | None = None
+        self.transposed = False  # heads across, layers down -> layers across
 
     def create(self) -> QWidget:
         return SetResultsView()
@@ -42,18 +43,29 @@ class SetResultsPanel(Panel):
     def show(self, result) -> None:
         self.shown = result
         s = result.stats
+        # a tall grid (30 layers x 9 heads) lies on its side: a docked heatmap is wide and short
+        self.transposed = len(result.row_labels) > 2 * len(result.column_labels)
         stats = {"mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high, "same_sign": s.same_sign}
+        rows, columns = result.row_labels, result.column_labels
+        if self.transposed:
+            stats, rows, columns = {k: v.T for k, v in stats.items()}, columns, rows
         self.widget.set_status("")
-        self.widget.set_result(stats, result.row_labels, result.column_labels, result.n,
+        self.widget.set_result(stats, rows, columns, result.n,
                                f"{result.sweep} patching ({result.mode}) over {result.n:,} prompts")
         flat = abs(s.mean).argmax()
-        self.drill(*divmod(int(flat), s.mean.shape[1]))  # start on the strongest cell
+        self.drill(*self._shown_cell(*divmod(int(flat), s.mean.shape[1])))  # start on the strongest cell
+
+    def _shown_cell(self, row: int, col: int) -> tuple[int, int]:
+        """A cell of the result as the heatmap shows it (and back: the map is its own inverse)."""
+        return (col, row) if self.transposed else (row, col)
 
     def drill(self, row: int, col: int) -> None:
+        """A heatmap cell (as shown) -> its values over the prompts."""
         if self.shown is None:
             return
-        self.cell = (row, col)
-        self.widget.show_cell(row, col, self.shown.per_prompt[:, row, col], list(self.shown.prompts))
+        r, c = self._shown_cell(row, col)
+        self.cell = (r, c)  # in the result's own rows and columns
+        self.widget.show_cell(row, col, self.shown.per_prompt[:, r, c], list(self.shown.prompts))
 
     def open_prompt(self, index: int) -> None:
         """The prompt (its corrupted twin and answers) becomes the one every single-prompt view shows."""

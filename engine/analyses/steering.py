@@ -120,6 +120,17 @@ class SteeringSweep:
         return float(self.strengths[change[0] + 1]) if len(change) else None
 
 
+def _word_id(handle, word: str) -> int:
+    """A tracked word as one token: as typed, else with the leading space a word inside text
+    has (' awful' for BPE models); otherwise the message names the word."""
+    try:
+        return handle.token_id(word)
+    except EngineError:
+        if word.startswith(" "):
+            raise
+        return handle.token_id(" " + word)
+
+
 class SteeringSweepAnalysis:
     key = "steering_sweep"
     Params = SweepParams
@@ -137,7 +148,7 @@ class SteeringSweepAnalysis:
         target = handle.token_id(inputs.target) if inputs.target else None
         foil = handle.token_id(inputs.foil) if inputs.foil else None
         words = tuple(str(w) for w in params.words if str(w).strip())
-        word_ids = sorted({handle.token_id(w) for w in words})
+        word_ids = sorted({_word_id(handle, w) for w in words})
         others = tuple(i for i in inputs.interventions if not (isinstance(i, Steer) and i.component == steer.component
                                                                and i.vector == steer.vector))
         rows = []

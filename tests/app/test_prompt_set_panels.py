@@ -73,3 +73,21 @@ def test_the_session_history_becomes_a_set(qtbot, demo_window) -> None:
         panel.from_history()
     assert [r.prompt for r in panel.prompt_set.rows][-2:] == ["When Mary and John went to the store , John gave a drink to",
                                                                "Then Anna and Ruby went home"]
+
+
+def test_a_tall_grid_lies_on_its_side_and_clicks_map_back(qtbot, demo_window) -> None:
+    """30 layers x 9 heads would be 30 thin rows in a docked heatmap: it is shown transposed,
+    and a click on (head, layer) drills into (layer, head)."""
+    from types import SimpleNamespace
+
+    from engine.set_stats import spread
+
+    panel = demo_window.panels["set_results"]
+    per_prompt = np.random.default_rng(0).normal(size=(5, 30, 9))
+    result = SimpleNamespace(stats=spread(per_prompt, n_boot=50), row_labels=tuple(f"L{i}" for i in range(30)),
+                             column_labels=tuple(f"H{i}" for i in range(9)), n=5, sweep="head", mode="denoise",
+                             per_prompt=per_prompt, prompts=tuple(f"p{i}" for i in range(5)), prompt_set=None)
+    panel.show(result)
+    assert panel.transposed and panel.widget.heatmap.values.shape == (9, 30)
+    panel.widget.cell_chosen.emit(2, 17)  # head 2, layer 17 as shown
+    assert panel.cell == (17, 2)

@@ -161,3 +161,4 @@ def test_an_edit_after_the_last_block_runs_live(demo: Engine) -> None:
     logits = demo.handle.forward(ids, {"blocks.1.hook_resid_post": [lambda a: a + 2.0 * torch.from_numpy(v)]}).logits[0, -1]
     mary, john = demo.handle.token_id("Mary"), demo.handle.token_id("John")
     assert live.logit_diff == pytest.approx(float(logits[mary] - logits[john]), abs=1e-4)
+

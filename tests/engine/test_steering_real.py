@@ -50,3 +50,14 @@ def test_a_sentiment_vector_moves_the_generated_text_by_its_sign(real_engine) ->
     steer = Steer("L15.resid_pre", tuple(vector.vector.tolist()))
     minus, zero, plus = (sentiment_of_generation(real_engine, steer.with_strength(s)) for s in (-2.0, 0.0, 2.0))
     assert plus > zero + 0.5 and zero > minus + 1.5, (minus, zero, plus)
+
+
+def test_a_tracked_word_typed_without_its_space_is_read_with_it(real_engine) -> None:
+    """'awful' alone is two tokens for SmolLM2; inside text it is the one token ' awful'."""
+    from engine.analyses.steering import _word_id
+    from engine.errors import EngineError
+
+    handle = real_engine.handle
+    with pytest.raises(EngineError):
+        handle.token_id("awful")
+    assert _word_id(handle, "awful") == handle.token_id(" awful")
