@@ -1,5 +1,5 @@
 """Screenshots of the features panel: the demo SAE's features on the IOI prompt, the card of
-feature #1199, the window with feature #1182 clamped to 30 (the graph shows before -> after),
+feature #916 (on 'the'), the window with feature #1245 clamped to 30 (the graph shows before -> after),
 and the panel on the real model (no dictionary shipped for it: the hint).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots_features.py [--real]"""
@@ -41,13 +41,13 @@ def main() -> None:
     panel.search("Mary")
     settle(app, lambda: c.results.get("feature_search") is not None)
     window.view("features").grab().save(str(out / "features_search.png"))
-    panel.show_card(1199)
+    panel.show_card(916)  # the card of the SAE feature on 'the' (resources/demo_saes/L0.resid_post/README.md)
     settle(app, lambda: window.panels["feature_card"].shown is not None)
     window.docks["feature_card"].raise_()
     settle(app, lambda: True)
     window.view("feature_card").grab().save(str(out / "feature_card.png"))
     before = panel.shown
-    panel.edit_feature(1182, "clamp", 30.0)  # a feature edit, undoable like a head's
+    panel.edit_feature(1245, "clamp", 30.0)  # a feature edit, undoable like a head's
     settle(app, lambda: panel.shown is not before and not c.pending and c.last_result.interventions)
     window.docks["features"].raise_()
     window.docks["graph"].raise_()

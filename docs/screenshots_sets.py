@@ -28,8 +28,7 @@ def main() -> None:
     else:
         window = window_on(app, None)
         out, name, sep, limit = ROOT / "docs", "sets", " ,", 400
-    c, sets, results, probes = (window.controller, window.panels["prompt_set"], window.panels["set_results"],
-                                window.panels["probes"])
+    sets, results, probes = window.panels["prompt_set"], window.panels["set_results"], window.panels["probes"]
     template = f"When {{A}} and {{B}} went to the {{P}}{sep} {{B}} gave a {{O}} to"
     sets.widget.set_template(template, template.replace("{B} gave", "{A} gave"), " {A}", " {B}", "{A}")
     places, objects = ["store", "park", "school", "house", "office"], ["drink", "ball", "book", "ring", "letter"]

@@ -64,8 +64,7 @@ def test_export_writes_json_and_text_with_the_interventions(qtbot, demo_window, 
 
 
 def test_stop_keeps_what_was_written_and_the_session_keeps_the_settings(qtbot, demo_window) -> None:
-    window, c = demo_window, demo_window.controller
-    panel = window.panels["generation"]
+    panel = demo_window.panels["generation"]
     panel.generate({"n_new": 512, "temperature": 0.8, "top_p": 0.9, "seed": 3, "apply_to": "new"})
     qtbot.waitUntil(lambda: panel.shown is not None, timeout=TIMEOUT)
     panel.stop()
