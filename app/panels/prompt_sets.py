@@ -21,7 +21,7 @@ from .base import Panel, register_panel
 CHECK, RUN = "set_check", "set_patching"
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
-SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_pos", "Head × position"),
+SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("dla", "Direct logit attribution (layer × head)"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
                 ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
@@ -57,12 +57,14 @@ class PromptSetPanel(Panel):
         w.save_requested.connect(self._ask_save)
         w.history_requested.connect(self.from_history)
         w.run_requested.connect(self.run)
-        w.stop_requested.connect(lambda: self.controller.cancel(RUN, "The set run was stopped"))
+        w.stop_requested.connect(lambda: [self.controller.cancel(k, "The set run was stopped") for k in (RUN, "set_dla")])
         w.row_opened.connect(self.open_row)
         results.on(CHECK, self.guard(self._checked))
-        results.on(RUN, self.guard(lambda _: (w.set_busy(False), w.set_status(""))))
-        results.failed.connect(lambda key, message: key in (CHECK, RUN) and (w.set_busy(False), w.set_status(message)))
-        results.progress.connect(lambda key, done, total: key == RUN and w.set_status(
+        for key in (RUN, "set_dla"):
+            results.on(key, self.guard(lambda _: (w.set_busy(False), w.set_status(""))))
+        results.failed.connect(lambda key, message: key in (CHECK, RUN, "set_dla") and (w.set_busy(False),
+                                                                                         w.set_status(message)))
+        results.progress.connect(lambda key, done, total: key in (RUN, "set_dla") and w.set_status(
             f"running: {done:,} of {total:,} cells…" if done < total else ""))
         doc.on("prompt", lambda _: self._remember())
         w.set_analyses(SWEEP_LABELS, "head")
@@ -137,8 +139,11 @@ class PromptSetPanel(Panel):
         if self.prompt_set is None:
             self.widget.set_status("Make or open a prompt set first")
             return None
-        job = self.controller.analyse(RUN, self.prompt_set, {"sweep": params.get("analysis", "head"),
-                                                             "mode": params.get("mode", "denoise")})
+        analysis = params.get("analysis", "head")
+        if analysis == "dla":  # no corrupted prompts needed
+            job = self.controller.analyse("set_dla", self.prompt_set, {})
+        else:
+            job = self.controller.analyse(RUN, self.prompt_set, {"sweep": analysis, "mode": params.get("mode", "denoise")})
         if job is not None:
             self.widget.set_busy(True)
             self.ctx.raise_panel("set_results")

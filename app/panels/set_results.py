@@ -16,6 +16,7 @@ from widgets.set_results_view import SetResultsView
 from .base import Panel, register_panel
 
 KEY = "set_patching"
+KEYS = (KEY, "set_dla")  # every analysis over a set whose result has per-prompt cells and their spread
 
 
 @register_panel
@@ -34,8 +35,9 @@ class SetResultsPanel(Panel):
 
     def connect(self) -> None:
         w, results = self.widget, self.ctx.results
-        results.on(KEY, self.guard(self.show))
-        results.failed.connect(lambda key, message: key == KEY and w.set_status(message))
+        for key in KEYS:
+            results.on(key, self.guard(self.show))
+        results.failed.connect(lambda key, message: key in KEYS and w.set_status(message))
         w.cell_chosen.connect(self.guard(self.drill))
         w.prompt_opened.connect(self.guard(self.open_prompt))
         w.clear("Run an analysis over a prompt set (Prompt set panel) to see its mean and spread here")
@@ -50,8 +52,8 @@ class SetResultsPanel(Panel):
         if self.transposed:
             stats, rows, columns = {k: v.T for k, v in stats.items()}, columns, rows
         self.widget.set_status("")
-        self.widget.set_result(stats, rows, columns, result.n,
-                               f"{result.sweep} patching ({result.mode}) over {result.n:,} prompts")
+        what = getattr(result, "what", "") or f"{result.sweep} patching ({result.mode})"
+        self.widget.set_result(stats, rows, columns, result.n, f"{what} over {result.n:,} prompts")
         flat = abs(s.mean).argmax()
         self.drill(*self._shown_cell(*divmod(int(flat), s.mean.shape[1])))  # start on the strongest cell
 
@@ -124,4 +126,5 @@ class SetResultsPanel(Panel):
                 for i in range(len(r.row_labels)) for j in range(len(r.column_labels))]
         arrays = {"per_prompt": r.per_prompt, "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high,
                   "same_sign": s.same_sign, "clean_metric": r.clean_metric, "corrupt_metric": r.corrupt_metric}
-        return {"set_patching": (rows, ("row", "column", "mean", "std", "ci_low", "ci_high", "same_sign", "n"), arrays)}
+        name = "set_dla" if r.sweep == "dla" else "set_patching"
+        return {name: (rows, ("row", "column", "mean", "std", "ci_low", "ci_high", "same_sign", "n"), arrays)}

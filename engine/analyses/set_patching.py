@@ -48,6 +48,7 @@ class SetPatching:
     prompts: tuple[str, ...]
     set_digest: str
     prompt_set: PromptSet | None = None  # the rows (drill-down opens one in the single-prompt views)
+    what: str = ""  # the title, when not a patching sweep ('direct logit attribution')
 
     @property
     def n(self) -> int:

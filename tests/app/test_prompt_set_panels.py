@@ -91,3 +91,15 @@ def test_a_tall_grid_lies_on_its_side_and_clicks_map_back(qtbot, demo_window) ->
     assert panel.transposed and panel.widget.heatmap.values.shape == (9, 30)
     panel.widget.cell_chosen.emit(2, 17)  # head 2, layer 17 as shown
     assert panel.cell == (17, 2)
+
+
+def test_dla_over_the_set_from_the_editor(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    results = window.panels["set_results"]
+    with wait_result(qtbot, c, "set_dla"):
+        panel.run({"analysis": "dla", "mode": "denoise"})
+    qtbot.waitUntil(lambda: results.shown is not None and results.shown.sweep == "dla", timeout=TIMEOUT)
+    assert results.shown.per_prompt.shape == (20, 2, 9)
+    assert "direct logit attribution" in results.widget.heatmap.title.text()
+    assert "set_dla" in results.export_tables()

@@ -69,3 +69,16 @@ def test_bad_sets_say_why(demo: Engine) -> None:
         run(demo, PromptSet((SetRow("When Mary and John went", "", " Mary", " John"),)))
     with pytest.raises(EngineError, match="position by position"):
         run(demo, PromptSet((SetRow("When Mary and John went", "When Mary went", " Mary", " John"),)))
+
+
+def test_set_dla_rows_are_single_prompt_dla_and_sum_to_the_logit_difference(demo: Engine) -> None:
+    s = ioi_set(6, seed=4)
+    analysis = get("set_dla")
+    result = analysis.run(demo.handle, s, params_from_dict(analysis.Params, {"n_boot": 100}))
+    assert result.per_prompt.shape == (6, 2, 9) and result.column_labels[-1] == "MLP"
+    for i, row in enumerate(s.rows):
+        single = demo.run(row.prompt, want=("dla",), target=row.target, foil=row.foil)
+        np.testing.assert_allclose(result.per_prompt[i, :, :8], single.dla.heads, atol=1e-5)
+        np.testing.assert_allclose(result.per_prompt[i, :, 8], single.dla.mlps, atol=1e-5)
+        assert result.clean_metric[i] == pytest.approx(single.logit_diff, abs=1e-4)
+    np.testing.assert_allclose(result.stats.mean, result.per_prompt.mean(0))
