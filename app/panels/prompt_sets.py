@@ -19,9 +19,11 @@ from widgets.prompt_set_editor import PromptSetEditor
 from .base import Panel, register_panel
 
 CHECK, RUN = "set_check", "set_patching"
+SET_RUNS = (RUN, "set_dla", "set_attribution")  # what "Run over the set" may start
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
-SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("dla", "Direct logit attribution (layer × head)"), ("head_pos", "Head × position"),
+SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("attribution", "Attribution patching, heads (fast estimate)"),
+                ("dla", "Direct logit attribution (layer × head)"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
                 ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
@@ -57,15 +59,15 @@ class PromptSetPanel(Panel):
         w.save_requested.connect(self._ask_save)
         w.history_requested.connect(self.from_history)
         w.run_requested.connect(self.run)
-        w.stop_requested.connect(lambda: [self.controller.cancel(k, "The set run was stopped") for k in (RUN, "set_dla")])
+        w.stop_requested.connect(lambda: [self.controller.cancel(k, "The set run was stopped") for k in SET_RUNS])
         w.row_opened.connect(self.open_row)
         results.on(CHECK, self.guard(self._checked))
-        for key in (RUN, "set_dla"):
+        for key in SET_RUNS:
             results.on(key, self.guard(lambda _: (w.set_busy(False), w.set_status(""))))
-        results.failed.connect(lambda key, message: key in (CHECK, RUN, "set_dla") and (w.set_busy(False),
-                                                                                         w.set_status(message)))
-        results.progress.connect(lambda key, done, total: key in (RUN, "set_dla") and w.set_status(
-            f"running: {done:,} of {total:,} cells…" if done < total else ""))
+        results.failed.connect(lambda key, message: key in (CHECK, *SET_RUNS) and (w.set_busy(False),
+                                                                                    w.set_status(message)))
+        results.progress.connect(lambda key, done, total: key in SET_RUNS and w.set_status(
+            f"running: {done:,} of {total:,}…" if done < total else ""))
         doc.on("prompt", lambda _: self._remember())
         w.set_analyses(SWEEP_LABELS, "head")
         w.set_template(*DEMO_TEMPLATE)
@@ -142,6 +144,8 @@ class PromptSetPanel(Panel):
         analysis = params.get("analysis", "head")
         if analysis == "dla":  # no corrupted prompts needed
             job = self.controller.analyse("set_dla", self.prompt_set, {})
+        elif analysis == "attribution":
+            job = self.controller.analyse("set_attribution", self.prompt_set, {"sweep": "head"})
         else:
             job = self.controller.analyse(RUN, self.prompt_set, {"sweep": analysis, "mode": params.get("mode", "denoise")})
         if job is not None:

@@ -103,3 +103,13 @@ def test_dla_over_the_set_from_the_editor(qtbot, demo_window) -> None:
     assert results.shown.per_prompt.shape == (20, 2, 9)
     assert "direct logit attribution" in results.widget.heatmap.title.text()
     assert "set_dla" in results.export_tables()
+
+
+def test_attribution_over_the_set_from_the_editor(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    results = window.panels["set_results"]
+    with wait_result(qtbot, c, "set_attribution"):
+        panel.run({"analysis": "attribution", "mode": "denoise"})
+    qtbot.waitUntil(lambda: results.shown is not None and results.shown.mode == "attribution", timeout=TIMEOUT)
+    assert "set_attribution" in results.export_tables() and results.shown.per_prompt.shape == (20, 2, 8)

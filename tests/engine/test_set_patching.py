@@ -82,3 +82,14 @@ def test_set_dla_rows_are_single_prompt_dla_and_sum_to_the_logit_difference(demo
         np.testing.assert_allclose(result.per_prompt[i, :, 8], single.dla.mlps, atol=1e-5)
         assert result.clean_metric[i] == pytest.approx(single.logit_diff, abs=1e-4)
     np.testing.assert_allclose(result.stats.mean, result.per_prompt.mean(0))
+
+
+def test_set_attribution_rows_are_single_prompt_attribution(demo: Engine) -> None:
+    from engine import attribution_patching
+
+    s = ioi_set(4, seed=5)
+    analysis = get("set_attribution")
+    result = analysis.run(demo.handle, s, params_from_dict(analysis.Params, {"n_boot": 100}))
+    single = np.stack([attribution_patching(demo, r.prompt, r.corrupted, r.target, r.foil, "head").values for r in s.rows])
+    np.testing.assert_allclose(result.per_prompt, single, atol=1e-6)
+    assert result.mode == "attribution" and "estimate" in result.what
