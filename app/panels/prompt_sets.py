@@ -22,7 +22,8 @@ CHECK, RUN = "set_check", "set_patching"
 SET_RUNS = (RUN, "set_dla", "set_attribution")  # what "Run over the set" may start
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
-SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("attribution", "Attribution patching, heads (fast estimate)"),
+SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_prob", "Head patching, P(target) as the metric"),
+                ("attribution", "Attribution patching, heads (fast estimate)"),
                 ("dla", "Direct logit attribution (layer × head)"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
@@ -146,6 +147,9 @@ class PromptSetPanel(Panel):
             job = self.controller.analyse("set_dla", self.prompt_set, {})
         elif analysis == "attribution":
             job = self.controller.analyse("set_attribution", self.prompt_set, {"sweep": "head"})
+        elif analysis == "head_prob":
+            job = self.controller.analyse(RUN, self.prompt_set, {"sweep": "head", "metric": "prob",
+                                                                 "mode": params.get("mode", "denoise")})
         else:
             job = self.controller.analyse(RUN, self.prompt_set, {"sweep": analysis, "mode": params.get("mode", "denoise")})
         if job is not None:

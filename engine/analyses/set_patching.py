@@ -33,6 +33,7 @@ class SetPatchingParams:
     n_boot: int = 1000
     seed: int = 0
     batch_tokens: int = 8192  # tokens per batched forward (memory)
+    metric: str = "logit_diff"  # or "prob": P(target); either normalised clean 1, corrupted 0
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class SetPatching:
     column_labels: tuple[str, ...]
     per_prompt: np.ndarray  # [N, rows, cols] normalised (clean 1, corrupted 0)
     stats: Spread  # over prompts, per cell
-    clean_metric: np.ndarray  # [N] logit difference target - foil
+    clean_metric: np.ndarray  # [N] the metric (logit difference, or P(target)) on the clean run
     corrupt_metric: np.ndarray  # [N]
     prompts: tuple[str, ...]
     set_digest: str
@@ -73,8 +74,14 @@ def _group_rows(handle, prompt_set: PromptSet):
     return clean, corrupt, np.array(target), np.array(foil), groups
 
 
-def _metric(logits: torch.Tensor, target: torch.Tensor, foil: torch.Tensor) -> torch.Tensor:
+METRICS = ("logit_diff", "prob")
+
+
+def _metric(logits: torch.Tensor, target: torch.Tensor, foil: torch.Tensor, metric: str = "logit_diff") -> torch.Tensor:
+    """Per row: logit(target) - logit(foil), or P(target), at the last position."""
     last = logits[:, -1].float()
+    if metric == "prob":
+        return torch.softmax(last, -1).gather(1, target[:, None])[:, 0]
     return last.gather(1, target[:, None])[:, 0] - last.gather(1, foil[:, None])[:, 0]
 
 
@@ -133,6 +140,8 @@ class SetPatchingAnalysis:
             raise EngineError(f"sweeps over a set: {', '.join(s for s in SWEEPS if s != 'head_pattern')}")
         if params.mode not in ("denoise", "noise"):
             raise EngineError("mode is 'denoise' or 'noise'")
+        if params.metric not in METRICS:
+            raise EngineError(f"metric is one of {', '.join(METRICS)}")
         info = handle.info
         clean, corrupt, target, foil, groups = _group_rows(handle, inputs)
         if params.sweep in POSITION_SWEEPS and len(groups) > 1:
@@ -159,11 +168,13 @@ class SetPatchingAnalysis:
         gap = clean_m - corrupt_m
         if np.any(np.abs(gap) < 1e-6):
             bad = int(np.flatnonzero(np.abs(gap) < 1e-6)[0])
-            raise EngineError(f"prompt {bad + 1}: the clean and corrupted prompts give the same logit difference")
+            raise EngineError(f"prompt {bad + 1}: the clean and corrupted prompts give the same "
+                              f"{'probability' if params.metric == 'prob' else 'logit difference'}")
         values = (raw - corrupt_m[:, None, None]) / gap[:, None, None]
         return SetPatching(params.sweep, params.mode, shape.row_labels, shape.column_labels, values,
                            spread(values, params.n_boot, params.seed), clean_m, corrupt_m,
-                           tuple(r.prompt for r in inputs.rows), inputs.digest, inputs)
+                           tuple(r.prompt for r in inputs.rows), inputs.digest, inputs,
+                           what="" if params.metric == "logit_diff" else f"{params.sweep} patching ({params.mode}), P(target)")
 
     @staticmethod
     def _group(handle, shape, params, clean_ids, corrupt_ids, target, foil, rows, raw, clean_m, corrupt_m,
@@ -175,7 +186,8 @@ class SetPatchingAnalysis:
         resid_in = [f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers)]
         source = handle.forward(source_ids, capture=hooks, logits_to_keep=1)
         base = handle.forward(base_ids, capture=resid_in, logits_to_keep=1)
-        source_m, base_m = _metric(source.logits, target, foil), _metric(base.logits, target, foil)
+        source_m = _metric(source.logits, target, foil, params.metric)
+        base_m = _metric(base.logits, target, foil, params.metric)
         a, b = (source_m, base_m) if params.mode == "denoise" else (base_m, source_m)
         clean_m[rows], corrupt_m[rows] = a.numpy(), b.numpy()
         per_forward = max(1, params.batch_tokens // (P * S))  # variants per batched forward
@@ -197,7 +209,7 @@ class SetPatchingAnalysis:
                     edits.setdefault(hook, []).append(
                         lambda act, m=mask, s=src.repeat(k, 1, 1): torch.where(m.to(act.device), s.to(act.dtype), act))
                 logits = handle.forward(np.tile(base_ids, (k, 1)), edits, start_layer=layer, logits_to_keep=1).logits
-                values = _metric(logits, target.repeat(k), foil.repeat(k)).view(k, P).numpy()
+                values = _metric(logits, target.repeat(k), foil.repeat(k), params.metric).view(k, P).numpy()
                 for v, (r, c) in enumerate(chunk):
                     raw[rows, r, c] = values[v]
                 done += k

@@ -113,3 +113,13 @@ def test_attribution_over_the_set_from_the_editor(qtbot, demo_window) -> None:
         panel.run({"analysis": "attribution", "mode": "denoise"})
     qtbot.waitUntil(lambda: results.shown is not None and results.shown.mode == "attribution", timeout=TIMEOUT)
     assert "set_attribution" in results.export_tables() and results.shown.per_prompt.shape == (20, 2, 8)
+
+
+def test_patching_with_the_probability_metric_from_the_editor(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    results = window.panels["set_results"]
+    with wait_result(qtbot, c, "set_patching"):
+        panel.run({"analysis": "head_prob", "mode": "denoise"})
+    qtbot.waitUntil(lambda: results.shown is not None and "P(target)" in results.shown.what, timeout=TIMEOUT)
+    assert np.all(results.shown.clean_metric <= 1.0) and "P(target)" in results.widget.heatmap.title.text()

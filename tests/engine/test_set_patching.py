@@ -93,3 +93,29 @@ def test_set_attribution_rows_are_single_prompt_attribution(demo: Engine) -> Non
     single = np.stack([attribution_patching(demo, r.prompt, r.corrupted, r.target, r.foil, "head").values for r in s.rows])
     np.testing.assert_allclose(result.per_prompt, single, atol=1e-6)
     assert result.mode == "attribution" and "estimate" in result.what
+
+
+def test_the_probability_metric_normalises_p_target_per_prompt(demo: Engine) -> None:
+    """metric 'prob': P(target) instead of the logit difference; a cell equals a forward by hand."""
+    import torch
+
+    s = ioi_set(3, seed=6)
+    result = run(demo, s, sweep="head", metric="prob", n_boot=50)
+    row = s.rows[1]
+    ids_clean, ids_corrupt = demo.tokenize(row.prompt), demo.tokenize(row.corrupted)
+    target = demo.handle.token_id(row.target)
+    z = "blocks.0.attn.hook_z"
+    clean_z = demo.handle.forward(ids_clean, capture={z})[z]
+
+    def prob(edits=None, ids=ids_corrupt) -> float:
+        return float(torch.softmax(demo.handle.forward(ids, edits).logits[0, -1].float(), -1)[target])
+
+    def patched(act):
+        out = act.clone()
+        out[..., 5 * 24:6 * 24] = clean_z[..., 5 * 24:6 * 24]  # head 5 of layer 0 (d_head 24)
+        return out
+    expected = (prob({z: [patched]}) - prob()) / (prob(ids=ids_clean) - prob())
+    assert result.per_prompt[1, 0, 5] == pytest.approx(expected, abs=1e-4)
+    assert result.clean_metric[1] == pytest.approx(prob(ids=ids_clean), abs=1e-6) and "P(target)" in result.what
+    with pytest.raises(EngineError, match="metric"):
+        run(demo, s, metric="accuracy")
