@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsRectItem, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
@@ -33,6 +33,7 @@ from .elided_label import ElidedLabel
 from .plots import plain_plot
 from .ticks import label_stride
 from .token_text import elide, visible_token
+from .resize_watcher import ResizeWatcher
 
 __all__ = ["ACTIVATION_CMAP", "FeatureStrip", "demo", "synthetic_features"]
 
@@ -198,19 +199,6 @@ class TokenColumnAxis(TokenAxis):
                 p.drawText(rect.adjusted(0, 0, 1, 0), left, label.text)
 
 
-class _ResizeWatcher(QObject):
-    """Calls back when the watched widget is resized (the plot's height sets the labels' room)."""
-
-    def __init__(self, callback) -> None:
-        super().__init__()
-        self.callback = callback
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
-        if event.type() == QEvent.Type.Resize:
-            self.callback()
-        return False
-
-
 class FeatureStrip(QWidget):
     """set_dictionary(label), set_features(tokens, feature_ids, values, focus),
     set_focus_list(position, token, ids, values, labels), set_status(text), set_stale(bool);
@@ -268,7 +256,7 @@ class FeatureStrip(QWidget):
         self.colorbar.set_scale((0.0, 1.0), nice_ticks(1.0), "activation")
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view.scene().sigMouseClicked.connect(self._on_mouse_clicked)
-        self._watcher = _ResizeWatcher(self._fit_to_height)
+        self._watcher = ResizeWatcher(self._fit_to_height)
         self.view.installEventFilter(self._watcher)
 
         self.hint = QLabel(NO_DICTIONARY)
@@ -296,7 +284,7 @@ class FeatureStrip(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        self._list_watcher = _ResizeWatcher(self._fit_columns)
+        self._list_watcher = ResizeWatcher(self._fit_columns)
         self.feature_list.viewport().installEventFilter(self._list_watcher)
         self.feature_list.itemClicked.connect(self._on_item_clicked)
         self.side = QWidget()

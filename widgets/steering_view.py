@@ -22,7 +22,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QSlider, QSpinBox, QStackedWidget,
@@ -32,6 +32,7 @@ from .elided_label import ElidedLabel
 from .plots import bold_label, plain_plot
 from .token_text import visible_token
 from .training_timeline import LINE_COLOURS, ValueAxis, cursor_pen, y_range
+from .resize_watcher import ResizeWatcher
 
 __all__ = ["MODES", "POSITIONS", "SteeringView", "demo"]
 
@@ -122,19 +123,6 @@ def pack_lines(widths: list[float], room: float, gap: float) -> list[list[int]]:
 
 def colour_hex(rgb: tuple[int, int, int]) -> str:
     return QColor(*rgb).name()
-
-
-class _ResizeWatcher(QObject):
-    """Calls back when the watched widget is resized (the legend wraps to the plot's width)."""
-
-    def __init__(self, callback) -> None:
-        super().__init__()
-        self.callback = callback
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
-        if event.type() == QEvent.Type.Resize:
-            self.callback()
-        return False
 
 
 class SteeringView(QWidget):
@@ -336,7 +324,7 @@ class SteeringView(QWidget):
         self.plot.getViewBox().sigResized.connect(lambda _box: self._fit_y_range())
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.view.scene().sigMouseClicked.connect(self._on_plot_clicked)
-        self._watcher = _ResizeWatcher(self._fit_legend)
+        self._watcher = ResizeWatcher(self._fit_legend)
         self.view.installEventFilter(self._watcher)
         self.view.setMinimumHeight(MIN_PLOT_HEIGHT)
 
