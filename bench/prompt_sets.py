@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from engine import Engine  # noqa: E402
+from engine import Engine, EngineError  # noqa: E402
 from engine.analysis import get, params_from_dict  # noqa: E402
 from engine.paths import REAL_MODEL_FOLDER, real_model_cache  # noqa: E402
 from engine.prompt_sets import from_template  # noqa: E402
@@ -29,14 +29,13 @@ NAMES = ["Mary", "John", "Anna", "James", "Jane", "Rose", "Grace", "Sam", "Victo
 
 def single(engine: Engine, words: list[str]) -> list[str]:
     """The words that are one token after a space for this model (so every prompt has one length)."""
-    keep = []
-    for w in words:
+    def one_token(word: str) -> bool:
         try:
-            engine.handle.token_id(" " + w if engine.handle.token_id(w) is not None else w)
-            keep.append(w)
-        except Exception:  # noqa: BLE001 - a word of several tokens is left out
-            pass
-    return keep
+            engine.handle.token_id(" " + word)
+        except EngineError:
+            return False
+        return True
+    return [w for w in words if one_token(w)]
 
 
 def ioi_set(n: int, spaced: bool, engine: Engine):

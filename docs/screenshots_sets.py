@@ -46,12 +46,12 @@ def main() -> None:
     window.view("prompt_set").grab().save(str(out / f"{name}_editor.png"))
     window.view("set_results").grab().save(str(out / f"{name}_results.png"))
     window.grab().save(str(out / f"{name}_window.png"))
-    if not real:  # labels: which of Mary / John the model answers
-        probes.train({"column": "label", "position": "last"})
-        settle(app, lambda: probes.shown is not None)
-        window.docks["probes"].raise_()
-        settle(app, lambda: True)
-        window.view("probes").grab().save(str(out / "probes.png"))
+    # labels: which name the model answers (Mary / John on the demo; one of ten names on SmolLM2)
+    probes.train({"column": "label", "position": "last"})
+    settle(app, lambda: probes.shown is not None, timeout_s=900)
+    window.docks["probes"].raise_()
+    settle(app, lambda: True)
+    window.view("probes").grab().save(str(out / ("probes_smollm2.png" if real else "probes.png")))
     print("saved")
 
 

@@ -25,6 +25,12 @@ from .base import Panel, register_panel
 KEY = "features"
 
 
+def written_at(site: str) -> tuple[int, str] | None:
+    """'blocks.3.hook_mlp_out' -> (3, 'mlp_out'); None for a site that is not a block's hook."""
+    m = re.fullmatch(r"blocks\.(\d+)\.hook_(\w+)", site)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
 @register_panel
 class FeaturesPanel(Panel):
     key, title, area, order = "features", "Features", "bottom", 37
@@ -133,12 +139,13 @@ class FeaturesPanel(Panel):
         if self.shown is None:
             return None
         site = self.shown.site_out or self.shown.site
-        m = re.fullmatch(r"blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|mlp_out|attn_out)", site)
-        if m is None:
+        where = written_at(site)
+        if where is None or where[1] not in ("resid_pre", "resid_mid", "resid_post", "mlp_out", "attn_out"):
             return None
-        kind = "mlp" if m.group(2) == "mlp_out" else m.group(2)
+        layer, point = where
+        kind = "mlp" if point == "mlp_out" else point
         unit = "sae" if site == self.shown.site else "transcoder"
-        return f"L{m.group(1)}.{kind}/{unit}:{feature}"
+        return f"L{layer}.{kind}/{unit}:{feature}"
 
     def edit_feature(self, feature: int, mode: str, value: float = 0.0) -> None:
         """Ablate / clamp / scale / restore a feature: an undoable intervention like a head's."""
@@ -170,14 +177,15 @@ class FeaturesPanel(Panel):
         where the dictionary writes (analysis 'steering_vector'; the steering panel shows it)."""
         if self.shown is None or self.folder is None:
             return None
-        m = re.fullmatch(r"blocks\.(\d+)\.hook_(\w+)", self.shown.site_out or self.shown.site)
-        if m is None:
+        where = written_at(self.shown.site_out or self.shown.site)
+        if where is None:
             self.ctx.show_error("This dictionary's features cannot steer from here")
             return None
-        point = m.group(2) if m.group(2) in ("resid_pre", "resid_mid", "resid_post") else "resid_post"
+        layer, point = where
+        point = point if point in ("resid_pre", "resid_mid", "resid_post") else "resid_post"  # after the block
         s = self.controller.state
         return self.controller.analyse("steering_vector", Prompt(s.prompt, s.target or None, s.foil or None),
-                                       {"component": f"L{m.group(1)}.{point}", "feature_folder": self.folder,
+                                       {"component": f"L{layer}.{point}", "feature_folder": self.folder,
                                         "feature": int(feature)})
 
     def show_card(self, feature: int) -> int | None:

@@ -225,8 +225,8 @@ class PromptSetPanel(Panel):
                     if on_disk.digest != restored.digest:
                         self.widget.set_status(f"{Path(file).name} changed since the session was saved: "
                                                "the session's rows are shown")
-                except EngineError:
-                    pass  # the session's own rows are used; the file is only where they came from
+                except EngineError as exc:  # the session's own rows are used; the file is only where they came from
+                    self.widget.set_status(f"{Path(file).name} cannot be read now ({exc}): the session's rows are shown")
             self.show_set(restored, file)
 
     def on_model_loaded(self, loaded) -> None:

@@ -123,3 +123,18 @@ def test_patching_with_the_probability_metric_from_the_editor(qtbot, demo_window
         panel.run({"analysis": "head_prob", "mode": "denoise"})
     qtbot.waitUntil(lambda: results.shown is not None and "P(target)" in results.shown.what, timeout=TIMEOUT)
     assert np.all(results.shown.clean_metric <= 1.0) and "P(target)" in results.widget.heatmap.title.text()
+
+
+def test_a_session_whose_set_file_went_bad_keeps_its_own_rows_and_says_so(qtbot, demo_window, tmp_path) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = window.panels["prompt_set"]
+    path = tmp_path / "set.csv"
+    path.write_text("prompt,corrupted,target,foil\nWhen Mary and John went,When John and Mary went, Mary, John\n")
+    with wait_result(qtbot, c, "set_check"):
+        assert panel.load(str(path))
+    state = type(panel).validate_session(panel.session_state(), 1)
+    path.write_text("not,a,prompt,set\n")  # no 'prompt' column any more
+    with wait_result(qtbot, c, "set_check"):
+        panel.restore_session(state)
+    assert panel.prompt_set.rows[0].prompt == "When Mary and John went"
+    assert "cannot be read now" in panel.widget.status.text()
