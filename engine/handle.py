@@ -85,6 +85,7 @@ class TorchHandle:
         self._token_strings: dict[int, str] = {}
         self.clean_run = CleanRunCache()  # the last run without interventions: edited runs resume from it
         self._ablation_values = None
+        self._edges = None  # edge_forward.EdgeForward: weights copied per head; dropped with a weight swap
         self.special_prefix: list[int] = self._find_special_prefix()
 
     @property
@@ -266,12 +267,12 @@ class TorchHandle:
         engine.weight_swap). Caches made from the loaded weights are dropped on the way in and out."""
         from .weight_swap import weights_swapped
 
-        self.clean_run, self._ablation_values = CleanRunCache(), None
+        self.clean_run, self._ablation_values, self._edges = CleanRunCache(), None, None
         try:
             with weights_swapped(self.model, folder):
                 yield
         finally:
-            self.clean_run, self._ablation_values = CleanRunCache(), None
+            self.clean_run, self._ablation_values, self._edges = CleanRunCache(), None, None
 
     @contextmanager
     def sweep_mode(self) -> Iterator[None]:
@@ -314,6 +315,20 @@ class TorchHandle:
             out = self.adapter.head_outputs(self.model, layer, z, self.info.n_heads)
             bias = self.adapter.o_proj_bias(self.model, layer)
             return out, None if bias is None else bias.detach().clone()
+
+    def head_out_weights(self, layer: int) -> torch.Tensor:
+        """W_O split by head, [n_heads, d_head, d_model] (a copy): what each head writes per unit
+        of its z, for analyses that split a head's write further (by key: info_flow)."""
+        with self._weights(self.model.get_submodule(self.adapter.layers)[layer]):
+            return self.adapter.o_proj_per_head(self.model, layer, self.info.n_heads).detach().clone()
+
+    def edges(self):
+        """The edge-level forward of circuit discovery (engine.edge_forward), made on first use."""
+        if self._edges is None:
+            from .edge_forward import EdgeForward
+
+            self._edges = EdgeForward(self)
+        return self._edges
 
     def unembed_weight(self) -> torch.Tensor:
         """W_U [d_model, vocab] (a copy): what a direction in the final residual stream says about tokens."""

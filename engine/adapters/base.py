@@ -43,6 +43,8 @@ class ArchitectureAdapter:
     norm_offset: float = 0.0  # Gemma's RMSNorm scales by (1 + weight): the effective weight is weight + offset
     attn_post_norm: str | None = None  # Gemma2: a norm between o_proj and the residual stream (path template)
     check_config: Callable[[Any], str | None] | None = None  # why a config variant is unsupported, or None
+    ln1: str | None = None  # the norm before attention (edge attribution re-applies it per head)
+    ln2: str | None = None  # the norm before the MLP
 
     # ---- weights the analyses need, in (in_features, out_features) orientation ----
     def module(self, model: nn.Module, template: str, layer: int | None = None) -> nn.Module:

@@ -30,4 +30,6 @@ GPT2 = ArchitectureAdapter(
     final_norm="transformer.ln_f",
     final_norm_kind="layernorm",
     unembed="lm_head",
+    ln1="transformer.h.{l}.ln_1",
+    ln2="transformer.h.{l}.ln_2",
 )

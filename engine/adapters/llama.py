@@ -31,4 +31,6 @@ LLAMA = ArchitectureAdapter(
     final_norm="model.norm",
     final_norm_kind="rmsnorm",
     unembed="lm_head",
+    ln1="model.layers.{l}.input_layernorm",
+    ln2="model.layers.{l}.post_attention_layernorm",
 )

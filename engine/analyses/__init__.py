@@ -3,4 +3,4 @@
 one line below."""
 
 from . import (dla, feature_card, feature_search, features, generation, head_scores, live_run, logit_lens,  # noqa: F401
-               patterns, prediction, probes, resid, set_check, set_dla, set_patching, steering, sweep, training_timeline)
+               circuits, patterns, prediction, probes, resid, set_check, set_dla, set_patching, steering, sweep, training_timeline)

@@ -1,0 +1,256 @@
+"""Analyses 'circuit' and 'circuit_eval': find a circuit by edge attribution (EAP, EAP-IG) on
+a clean/corrupted pair or a prompt set, and say how faithful a circuit is.
+
+An edge's score is a first-order estimate of how much the answer needs it:
+    score(u -> v) = Σ_positions (a_u(clean) - a_u(corrupted)) · d metric / d input_v
+where the metric is logit(target) - logit(foil) at the last position and the gradient is
+taken on the clean run (EAP, Syed et al. 2023) or averaged over `steps` runs whose input
+embeddings go from the corrupted to the clean ones (EAP-IG, Hanna et al. 2024; step k of m
+sits at k/m, so m = 1 is EAP). Positive: corrupting the edge alone lowers the logit
+difference by about that much (the edge helps the answer); negative: it hurts it. Over a
+set, the mean over prompts.
+
+A circuit is evaluated on the clean run with every edge outside it patched from the
+corrupted run (its destination reads the corrupted source output instead of this run's);
+faithfulness = (m(circuit) - m(corrupted)) / (m(clean) - m(corrupted)) on the set's mean
+metrics: the full model 1, the empty circuit 0 (exactly: the residual stream is the sum of
+its sources and of constants both runs share)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..analysis import NO_JOB, Job, PromptPair, register
+from ..edge_graph import CurveSummary, EdgeGraph, curve_sizes, greedy, normalised, prune, summarise, top_n
+from ..errors import EngineError
+from ..handle import as_handle
+from ..prompt_sets import PromptSet
+
+METHODS = ("eap", "eap_ig")
+SELECTIONS = ("greedy", "top_n")
+
+
+@dataclass
+class _Group:
+    """Prompts of one length, tokenised, with their logit-difference directions."""
+
+    clean: torch.Tensor  # [P, S]
+    corrupt: torch.Tensor
+    direction: torch.Tensor  # [P, d] W_U[:, target] - W_U[:, foil]
+    offset: torch.Tensor  # [P] the unembedding bias difference
+
+
+def _groups(handle, inputs) -> list[_Group]:
+    if isinstance(inputs, PromptPair):
+        rows = [(inputs.clean, inputs.corrupted, inputs.target, inputs.foil)]
+    elif isinstance(inputs, PromptSet):
+        rows = [(r.prompt, r.corrupted, r.target, r.foil) for r in inputs.rows]
+    else:
+        raise EngineError("circuits run on a clean/corrupted pair or a prompt set")
+    by_length: dict[int, list] = {}
+    for i, (clean, corrupt, target, foil) in enumerate(rows):
+        if not (clean or "").strip() or not (corrupt or "").strip() or not target or not foil:
+            raise EngineError(f"prompt {i + 1}: a circuit needs a clean and a corrupted prompt, a target and a foil")
+        a, b = handle.tokenize(clean), handle.tokenize(corrupt)
+        if len(a) != len(b):
+            raise EngineError(f"prompt {i + 1}: the corrupted prompt has {len(b)} tokens, the clean one {len(a)} "
+                              "(edges are patched position by position)")
+        direction, offset = handle.logit_direction(handle.token_id(target), handle.token_id(foil))
+        by_length.setdefault(len(a), []).append((a, b, direction.detach().float(), offset))
+    device = handle.unembed_device()
+    return [_Group(torch.as_tensor(np.stack([r[0] for r in g]), dtype=torch.long, device=device),
+                   torch.as_tensor(np.stack([r[1] for r in g]), dtype=torch.long, device=device),
+                   torch.stack([r[2] for r in g]).to(device), torch.tensor([r[3] for r in g], device=device))
+            for g in by_length.values()]
+
+
+def _chunks(group: _Group, per_row: int, budget: int):
+    """Row slices of a group that keep [rows, S, max(U, V), d] within the float budget."""
+    rows = max(1, budget // max(per_row * group.clean.shape[1], 1))
+    for start in range(0, group.clean.shape[0], rows):
+        sl = slice(start, start + rows)
+        yield _Group(group.clean[sl], group.corrupt[sl], group.direction[sl], group.offset[sl])
+
+
+@dataclass(frozen=True)
+class CircuitParams:
+    method: str = "eap_ig"
+    steps: int = 5  # EAP-IG's integration steps
+    selection: str = "greedy"  # how a circuit of n edges is picked for the curve: greedy from the logits, or top_n
+    curve: bool = True  # evaluate circuits of growing size (MIB's sizes)
+    batch_floats: int = 1 << 25  # activations (and gradients) per chunk, in floats
+
+
+@dataclass(frozen=True)
+class CircuitDiscovery:
+    n_layers: int
+    n_heads: int
+    n_kv: int
+    scores: np.ndarray  # [E] (EdgeGraph.edges order), logit-difference units, mean over prompts
+    method: str
+    steps: int
+    clean_metric: float  # mean logit difference, clean
+    corrupt_metric: float
+    n_prompts: int
+    selection: str
+    sizes: np.ndarray  # [K] circuit sizes (edges) of the faithfulness curve
+    faithfulness: np.ndarray  # [K]
+    summary: CurveSummary | None
+    label: str = ""  # the pair or the set, in words
+    set_digest: str = ""
+    inputs: object = field(default=None, compare=False)  # the pair or set (circuit_eval runs on the same)
+
+    @property
+    def graph(self) -> EdgeGraph:
+        return EdgeGraph(self.n_layers, self.n_heads, self.n_kv)
+
+    def circuit(self, n: int, selection: str | None = None) -> np.ndarray:
+        """The pruned circuit of (at most) n edges picked from these scores, [E] bool."""
+        return pick(self.graph, self.scores, n, selection or self.selection)
+
+
+def pick(graph: EdgeGraph, scores: np.ndarray, n: int, selection: str) -> np.ndarray:
+    chosen = greedy(graph, scores, n) if selection == "greedy" else top_n(scores, n)
+    return prune(graph, chosen)
+
+
+def edge_scores(handle, groups: list[_Group], method: str, steps: int, budget: int, job: Job = NO_JOB,
+                progress: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, float, float, int]:
+    """(scores [E], mean clean metric, mean corrupted metric, prompts) by EAP / EAP-IG."""
+    ef = handle.edges()
+    g = ef.graph
+    total = np.zeros((g.n_sources, g.n_destinations))
+    clean_sum = corrupt_sum = 0.0
+    n = 0
+    per_row = max(g.n_sources, g.n_destinations) * handle.info.d_model
+    for group in groups:
+        for chunk in _chunks(group, per_row, budget):
+            job.step(*progress)
+            clean_src, clean_h = ef.sources(chunk.clean)
+            corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
+            diff = (clean_src - corrupt_src).float()
+            if method == "eap":
+                grads, _ = ef.gradients(chunk.clean, chunk.direction, chunk.offset)
+            else:
+                start, end = corrupt_src[:, :, 0], clean_src[:, :, 0]
+                grads = sum(ef.gradients(chunk.clean, chunk.direction, chunk.offset,
+                                         embed=start + (k / steps) * (end - start))[0] for k in range(1, steps + 1)) / steps
+            B, S, U, d = diff.shape
+            total += (diff.permute(2, 0, 1, 3).reshape(U, -1) @ grads.permute(2, 0, 1, 3).reshape(g.n_destinations, -1).T
+                      ).double().cpu().numpy()
+            clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
+            corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
+            n += B
+    u, v = g.edges
+    return total[u, v] / n, clean_sum / n, corrupt_sum / n, n
+
+
+def circuit_metrics(handle, groups: list[_Group], masks: list[np.ndarray], budget: int,
+                    job: Job = NO_JOB) -> tuple[np.ndarray, float, float]:
+    """(mean metric per circuit [K], mean clean metric, mean corrupted metric): each circuit run
+    on the clean prompts with the edges outside it patched from the corrupted run."""
+    ef = handle.edges()
+    g = ef.graph
+    missing_all = [torch.as_tensor(g.missing_matrix(m)) for m in masks]
+    sums, clean_sum, corrupt_sum, n = np.zeros(len(masks)), 0.0, 0.0, 0
+    per_row = g.n_sources * handle.info.d_model
+    for group in groups:
+        for chunk in _chunks(group, per_row * 2, budget):
+            corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
+            _, clean_h = ef.sources(chunk.clean)
+            P = chunk.clean.shape[0]
+            for k, missing in enumerate(missing_all):
+                job.step(k, len(masks))
+                hidden = ef.patched(chunk.clean, corrupt_src, missing.to(corrupt_src.device).expand(P, -1, -1))
+                sums[k] += float(ef.metric(hidden, chunk.direction, chunk.offset).sum())
+            clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
+            corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
+            n += P
+    return sums / n, clean_sum / n, corrupt_sum / n
+
+
+def _label(inputs) -> tuple[str, str]:
+    if isinstance(inputs, PromptSet):
+        return f"{len(inputs)} prompts", inputs.digest
+    return f"{inputs.clean!r} vs {inputs.corrupted!r}", ""
+
+
+class CircuitAnalysis:
+    """Scores every edge and (with `curve`) measures circuits of MIB's sizes."""
+
+    key = "circuit"
+    Params = CircuitParams
+    version = 1
+
+    def run(self, handle, inputs, params: CircuitParams, job: Job = NO_JOB) -> CircuitDiscovery:
+        handle = as_handle(handle)
+        if params.method not in METHODS:
+            raise EngineError(f"method is one of {', '.join(METHODS)}")
+        if params.selection not in SELECTIONS:
+            raise EngineError(f"selection is one of {', '.join(SELECTIONS)}")
+        if params.method == "eap_ig" and not 1 <= params.steps <= 100:
+            raise EngineError("EAP-IG takes 1 to 100 steps")
+        groups = _groups(handle, inputs)
+        scores, clean, corrupt, n = edge_scores(handle, groups, params.method, params.steps, params.batch_floats, job)
+        if abs(clean - corrupt) < 1e-6:
+            raise EngineError("The clean and corrupted prompts give the same logit difference: nothing to find")
+        graph = handle.edges().graph
+        sizes, faith, summary = np.zeros(0, dtype=int), np.zeros(0), None
+        if params.curve:
+            sizes = curve_sizes(graph.n_edges)
+            masks = [pick(graph, scores, int(k), params.selection) for k in sizes]
+            metrics, clean_e, corrupt_e = circuit_metrics(handle, groups, masks, params.batch_floats, job)
+            faith = normalised(metrics, clean_e, corrupt_e)
+            summary = summarise(sizes, faith, graph.n_edges)
+        label, digest = _label(inputs)
+        return CircuitDiscovery(graph.n_layers, graph.n_heads, graph.n_kv, scores, params.method,
+                                params.steps if params.method == "eap_ig" else 1, clean, corrupt, n, params.selection,
+                                sizes, faith, summary, label, digest, inputs)
+
+
+@dataclass(frozen=True)
+class CircuitEvalParams:
+    circuits: tuple[tuple[int, ...], ...] = ()  # each circuit as its edges' indices (EdgeGraph.edges order)
+    leave_out: bool = False  # the edges given are the ones patched, every other edge kept (one edge's effect)
+    batch_floats: int = 1 << 25
+
+
+@dataclass(frozen=True)
+class CircuitFaithfulness:
+    circuits: tuple[tuple[int, ...], ...]
+    leave_out: bool
+    metric: np.ndarray  # [K] mean logit difference with the circuit
+    faithfulness: np.ndarray  # [K] normalised: clean 1, corrupted 0
+    clean_metric: float
+    corrupt_metric: float
+
+
+class CircuitEvalAnalysis:
+    """Faithfulness of given circuits (the live meter while a circuit is edited by hand)."""
+
+    key = "circuit_eval"
+    Params = CircuitEvalParams
+    version = 1
+
+    def run(self, handle, inputs, params: CircuitEvalParams, job: Job = NO_JOB) -> CircuitFaithfulness:
+        handle = as_handle(handle)
+        graph = handle.edges().graph
+        masks = []
+        for edges in params.circuits:
+            if any(not 0 <= e < graph.n_edges for e in edges):
+                raise EngineError(f"an edge index is outside this model's {graph.n_edges} edges")
+            mask = np.zeros(graph.n_edges, dtype=bool)
+            mask[list(edges)] = True
+            masks.append(~mask if params.leave_out else mask)
+        metrics, clean, corrupt = circuit_metrics(handle, _groups(handle, inputs), masks, params.batch_floats, job)
+        if abs(clean - corrupt) < 1e-6:
+            raise EngineError("The clean and corrupted prompts give the same logit difference")
+        return CircuitFaithfulness(params.circuits, params.leave_out, metrics, normalised(metrics, clean, corrupt),
+                                   clean, corrupt)
+
+
+register(CircuitAnalysis())
+register(CircuitEvalAnalysis())
