@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -204,7 +203,11 @@ class EdgeForward:
         [B, U, V] (1 = left out) patched: its destination reads the corrupted run's source output
         instead of this run's. `corrupt` [B, S, U, d] are the corrupted run's sources."""
         g, (B, S) = self.graph, ids.shape
-        current = torch.zeros_like(corrupt)
+        d = corrupt.shape[-1]
+        corrupt_t = corrupt.permute(0, 2, 1, 3).contiguous()  # [B, U, S, d]: a prefix of sources is one block
+        current_t = torch.zeros_like(corrupt_t)
+        diff_t = torch.empty_like(corrupt_t)
+        done = [0]  # sources whose corrupted - current difference is in diff_t (they are made in index order)
         any_missing = (missing != 0).any(0)  # [U, V] (fractions of an edge, either sign: finite differences)
 
         def delta(port, layer, n_src):
@@ -218,12 +221,12 @@ class EdgeForward:
                 cols = {"q": q, "k": k, "v": v}[port]
             if not bool(any_missing[:n_src, cols].any()):
                 return None
-            diff = corrupt[:, :, :n_src] - current[:, :, :n_src]
-            shift = torch.einsum("bsud,buv->bsvd", diff, missing[:, :n_src, cols])
+            if done[0] < n_src:
+                diff_t[:, done[0]:n_src] = corrupt_t[:, done[0]:n_src] - current_t[:, done[0]:n_src]
+                done[0] = n_src
+            m = missing[:, :n_src, cols].to(diff_t.dtype)  # [B, n_src, c]
+            shift = torch.bmm(m.transpose(1, 2), diff_t[:, :n_src].reshape(B, n_src, S * d))
+            shift = shift.view(B, -1, S, d).permute(0, 2, 1, 3)  # [B, S, c, d]
             return shift if port in ("q", "k", "v") else shift[:, :, 0]
 
-        return self.run(ids, delta, record=current)
-
-
-def ids_tensor(ids: np.ndarray, device) -> torch.Tensor:
-    return torch.as_tensor(np.atleast_2d(ids), dtype=torch.long).to(device)
+        return self.run(ids, delta, record=current_t.permute(0, 2, 1, 3))

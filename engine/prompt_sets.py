@@ -248,3 +248,11 @@ def check(prompt_set: PromptSet, count: Callable[[str], int], one_token: Callabl
 def subset(prompt_set: PromptSet, indices: Iterable[int]) -> PromptSet:
     rows = tuple(prompt_set.rows[i] for i in indices)
     return replace(prompt_set, rows=rows)
+
+
+@dataclass(frozen=True)
+class EditedSet:
+    """A prompt set with interventions to measure on it (analysis 'set_effects')."""
+
+    prompt_set: PromptSet
+    interventions: tuple = ()

@@ -13,18 +13,19 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from engine.errors import EngineError
-from engine.prompt_sets import PromptSet, SetRow, from_file, from_template, write_jsonl
+from engine.prompt_sets import EditedSet, PromptSet, SetRow, from_file, from_template, write_jsonl
 from widgets.prompt_set_editor import PromptSetEditor
 
 from .base import Panel, register_panel
 
 CHECK, RUN = "set_check", "set_patching"
-SET_RUNS = (RUN, "set_dla", "set_attribution")  # what "Run over the set" may start
+SET_RUNS = (RUN, "set_dla", "set_attribution", "set_effects")  # what "Run over the set" may start
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
 SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_prob", "Head patching, P(target) as the metric"),
                 ("attribution", "Attribution patching, heads (fast estimate)"),
-                ("dla", "Direct logit attribution (layer × head)"), ("head_pos", "Head × position"),
+                ("dla", "Direct logit attribution (layer × head)"),
+                ("effects", "Effect of the current interventions (every metric)"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
                 ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
@@ -145,6 +146,8 @@ class PromptSetPanel(Panel):
         analysis = params.get("analysis", "head")
         if analysis == "dla":  # no corrupted prompts needed
             job = self.controller.analyse("set_dla", self.prompt_set, {})
+        elif analysis == "effects":  # the interventions in force, as the single-prompt views have them
+            job = self.controller.analyse("set_effects", EditedSet(self.prompt_set, tuple(self.controller.state.interventions)), {})
         elif analysis == "attribution":
             job = self.controller.analyse("set_attribution", self.prompt_set, {"sweep": "head"})
         elif analysis == "head_prob":

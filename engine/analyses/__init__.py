@@ -2,5 +2,5 @@
 (engine.analysis.get(key) imports it on first use). A new technique is a module here plus
 one line below."""
 
-from . import (dla, feature_card, feature_search, features, generation, head_scores, live_run, logit_lens,  # noqa: F401
-               circuits, patterns, prediction, probes, resid, set_check, set_dla, set_patching, steering, sweep, training_timeline)
+from . import (dla, feature_card, feature_search, features, generation, head_scores, info_flow, live_run, logit_lens,  # noqa: F401
+               circuits, patterns, prediction, probes, resid, set_check, set_dla, set_effects, set_patching, steering, sweep, training_timeline)

@@ -10,7 +10,7 @@ from engine import Engine
 from engine.analysis import get, params_from_dict
 from engine.prompt_sets import PromptSet, SetRow
 from tests.app.conftest import TIMEOUT, wait_result
-from tests.demo_facts import IOI_HEAD
+from tests.demo_facts import IOI_HEAD, IOI_HEADS
 
 NAMES = ["Mary", "John", "Anna", "Ruby", "Hugo", "James"]
 TEMPLATE = {"template": "When {A} and {B} went to the store , {B} gave a drink to",
@@ -113,6 +113,21 @@ def test_attribution_over_the_set_from_the_editor(qtbot, demo_window) -> None:
         panel.run({"analysis": "attribution", "mode": "denoise"})
     qtbot.waitUntil(lambda: results.shown is not None and results.shown.mode == "attribution", timeout=TIMEOUT)
     assert "set_attribution" in results.export_tables() and results.shown.per_prompt.shape == (20, 2, 8)
+
+
+def test_the_effect_of_the_interventions_in_force_over_the_set(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    c.ablate([IOI_HEADS[1]])  # the smoke check's head: the answer flips
+    results = window.panels["set_results"]
+    with wait_result(qtbot, c, "set_effects"):
+        panel.run({"analysis": "effects", "mode": "denoise"})
+    qtbot.waitUntil(lambda: results.shown is not None and results.shown.sweep == "effects", timeout=TIMEOUT)
+    shown = results.shown
+    assert shown.per_prompt.shape == (20, 4, 3) and IOI_HEADS[1] in shown.what
+    accuracy = list(shown.row_labels).index("accuracy (target > foil)")
+    assert shown.stats.mean[accuracy, 0] == 1.0 and shown.stats.mean[accuracy, 1] < 0.5
+    assert "set_effects" in results.export_tables()
 
 
 def test_patching_with_the_probability_metric_from_the_editor(qtbot, demo_window) -> None:

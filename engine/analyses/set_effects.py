@@ -1,0 +1,111 @@
+"""Analysis 'set_effects': what the current interventions do over a prompt set, in every
+metric at once: the logit difference (target − foil), P(target), accuracy (the target beats
+the foil; all three on the answers' first tokens) and the log-probability of the whole answer (a multi-token target, teacher-forced),
+each without and with the edits and their difference, per prompt.
+
+The result has the shape of a patching sweep over the set (rows: metrics; columns: plain,
+edited, effect), so the set results panel shows its mean, spread, interval and sign share
+and drills into any cell. An intervention's positions are read in the prompt: one counted
+from the end is made absolute first, so appending the answer's tokens does not move it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..analysis import NO_JOB, Job, register
+from ..errors import EngineError
+from ..handle import as_handle
+from ..live import edits_for
+from ..prompt_sets import EditedSet
+from ..set_stats import spread
+from .set_patching import SetPatching
+
+METRIC_ROWS = ("logit difference", "P(target)", "accuracy (target > foil)", "log P(answer)")
+COLUMNS = ("plain", "edited", "effect")
+
+
+@dataclass(frozen=True)
+class SetEffectsParams:
+    n_boot: int = 1000
+    seed: int = 0
+    batch_tokens: int = 8192
+
+
+def absolute_positions(interventions, prompt_len: int) -> tuple:
+    """Interventions with positions counted from the prompt's start (negative ones resolved)."""
+    out = []
+    for item in interventions:
+        positions = getattr(item, "positions", None)
+        if positions:
+            if any(not -prompt_len <= p < prompt_len for p in positions):
+                raise EngineError(f"{item.component}: a position is outside a prompt of {prompt_len} tokens")
+            item = replace(item, positions=tuple(p % prompt_len for p in positions))
+        out.append(item)
+    return tuple(out)
+
+
+def _answer_ids(handle, prompt: str, prompt_ids: np.ndarray, answer: str, i: int) -> np.ndarray:
+    full = handle.tokenize(prompt + answer)
+    if len(full) <= len(prompt_ids) or not np.array_equal(full[:len(prompt_ids)], prompt_ids):
+        raise EngineError(f"prompt {i + 1}: the answer {answer!r} does not add tokens after the prompt's own "
+                          "(the tokenizer merges them across the join)")
+    return full[len(prompt_ids):]
+
+
+class SetEffectsAnalysis:
+    key = "set_effects"
+    Params = SetEffectsParams
+    version = 1
+
+    def run(self, handle, inputs: EditedSet, params: SetEffectsParams, job: Job = NO_JOB) -> SetPatching:
+        handle = as_handle(handle)
+        if not isinstance(inputs, EditedSet):
+            raise EngineError("intervention effects run on a prompt set with the interventions to measure")
+        rows = inputs.prompt_set.rows
+        prepared, groups = [], {}
+        for i, row in enumerate(rows):
+            if not row.target.strip() or not row.foil.strip():
+                raise EngineError(f"prompt {i + 1}: the effects need a target and a foil")
+            p = handle.tokenize(row.prompt)
+            answer = _answer_ids(handle, row.prompt, p, row.target, i)
+            full = np.concatenate([p, answer])
+            foil = _answer_ids(handle, row.prompt, p, row.foil, i)  # a multi-token answer: its first token
+            prepared.append((full, len(p), int(answer[0]), int(foil[0])))
+            groups.setdefault((len(full), len(p)), []).append(i)
+        values = np.zeros((len(rows), len(METRIC_ROWS), len(COLUMNS)))
+        job.step(0, len(rows))
+        done = 0
+        for (length, prompt_len), members in groups.items():
+            edits = edits_for(handle, absolute_positions(inputs.interventions, prompt_len), length)
+            per = max(1, params.batch_tokens // length)
+            for start in range(0, len(members), per):
+                chunk = members[start:start + per]
+                ids = np.stack([prepared[i][0] for i in chunk])
+                target = torch.tensor([prepared[i][2] for i in chunk])
+                foil = torch.tensor([prepared[i][3] for i in chunk])
+                for column, chosen in ((0, {}), (1, edits)):
+                    logits = handle.forward(ids, chosen, logits_to_keep=length - prompt_len + 1).logits.float()
+                    values[chunk, :, column] = _metrics(logits, torch.as_tensor(ids[:, prompt_len:]), target, foil)
+                done += len(chunk)
+                job.step(done, len(rows))
+        values[:, :, 2] = values[:, :, 1] - values[:, :, 0]
+        names = ", ".join(i.component for i in inputs.interventions) or "no interventions"
+        return SetPatching("effects", "edited", METRIC_ROWS, COLUMNS, values, spread(values, params.n_boot, params.seed),
+                           values[:, 0, 0], values[:, 0, 1], tuple(r.prompt for r in rows), inputs.prompt_set.digest,
+                           inputs.prompt_set, what=f"effect of the interventions ({names})")
+
+
+def _metrics(logits: torch.Tensor, answer: torch.Tensor, target: torch.Tensor, foil: torch.Tensor) -> np.ndarray:
+    """[B, 4]: logit difference, P(target), target > foil, Σ log P(answer tokens); `logits` are
+    the last A + 1 positions (the prompt's last, then the answer's), `answer` [B, A]."""
+    first = logits[:, 0]
+    diff = first.gather(1, target[:, None])[:, 0] - first.gather(1, foil[:, None])[:, 0]
+    prob = torch.softmax(first, -1).gather(1, target[:, None])[:, 0]
+    logp = torch.log_softmax(logits[:, :-1], -1).gather(2, answer[:, :, None])[:, :, 0].sum(1)
+    return torch.stack([diff, prob, (diff > 0).float(), logp], 1).numpy()
+
+
+register(SetEffectsAnalysis())
