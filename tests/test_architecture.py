@@ -88,14 +88,16 @@ def test_the_shell_names_no_technique(shell: str) -> None:
     text = (ROOT / shell).read_text(encoding="utf-8")
     techniques = ["patching", "PatchingSpec", "PatchingPanel", "HeadGrid", "LogitLens", "ComponentGraph",
                   "attention_text", "head_scores_from", "path_patching", "attribution", "generation", "steering",
-                  "Steer", "GenerationView", "SteeringView", "transcoder", "feature_labels"]
+                  "Steer", "GenerationView", "SteeringView", "transcoder", "feature_labels", "circuit", "circuit_eval",
+                  "CircuitView", "info_flow", "InfoFlowView", "set_effects", "EditedSet"]
     used = [t for t in techniques if re.search(rf"\b{t}\b", text)]
     assert not used, f"{shell} names {used}"
 
 
 def test_engine_results_and_interventions_import_without_torch() -> None:
     """The UI thread imports these to read results; torch must stay for the engine thread."""
-    code = ("import sys, engine.results, engine.interventions, engine.errors, engine.addresses, engine.analysis; "
+    code = ("import sys, engine.results, engine.interventions, engine.errors, engine.addresses, engine.analysis, "
+            "engine.edge_graph, engine.flow_routes, engine.prompt_sets; "
             "from engine import Ablation, RunResult; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -2,4 +2,5 @@
 technique's panel is one file in this package plus one name below."""
 
 from . import (attention_text, components, head_detail, head_finder, heads, logit_lens, patching, prompt,  # noqa: F401
-               feature_card, features, generation, probes, prompt_sets, set_results, steering, training_timeline)
+               circuits, feature_card, features, generation, info_flow, probes, prompt_sets, set_results, steering,
+               training_timeline)

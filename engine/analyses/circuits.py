@@ -223,22 +223,29 @@ class CircuitAnalysis:
 @dataclass(frozen=True)
 class CircuitEvalParams:
     circuits: tuple[tuple[int, ...], ...] = ()  # each circuit as its edges' indices (EdgeGraph.edges order)
-    leave_out: bool = False  # the edges given are the ones patched, every other edge kept (one edge's effect)
+    drop: tuple[int, ...] = ()  # edges whose effect alone is asked: the full model with only that edge patched
     batch_floats: int = 1 << 25
 
 
 @dataclass(frozen=True)
 class CircuitFaithfulness:
     circuits: tuple[tuple[int, ...], ...]
-    leave_out: bool
-    metric: np.ndarray  # [K] mean logit difference with the circuit
+    metric: np.ndarray  # [K] mean logit difference with each circuit
     faithfulness: np.ndarray  # [K] normalised: clean 1, corrupted 0
     clean_metric: float
     corrupt_metric: float
+    drop: tuple[int, ...] = ()
+    drop_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [D] with only that edge patched
+
+    @property
+    def drop_effect(self) -> np.ndarray:
+        """What patching only that edge costs the logit difference (exact, not an estimate)."""
+        return self.clean_metric - self.drop_metric
 
 
 class CircuitEvalAnalysis:
-    """Faithfulness of given circuits (the live meter while a circuit is edited by hand)."""
+    """Faithfulness of given circuits (the live meter while a circuit is edited by hand), and
+    the exact effect of single edges (what a clicked edge carries)."""
 
     key = "circuit_eval"
     Params = CircuitEvalParams
@@ -248,17 +255,20 @@ class CircuitEvalAnalysis:
         handle = as_handle(handle)
         graph = handle.edges().graph
         masks = []
-        for edges in params.circuits:
+        for edges in (*params.circuits, *((e,) for e in params.drop)):
             if any(not 0 <= e < graph.n_edges for e in edges):
                 raise EngineError(f"an edge index is outside this model's {graph.n_edges} edges")
             mask = np.zeros(graph.n_edges, dtype=bool)
             mask[list(edges)] = True
-            masks.append(~mask if params.leave_out else mask)
+            masks.append(mask)
+        for k in range(len(params.circuits), len(masks)):
+            masks[k] = ~masks[k]
         metrics, clean, corrupt = circuit_metrics(handle, _groups(handle, inputs), masks, params.batch_floats, job)
         if abs(clean - corrupt) < 1e-6:
             raise EngineError("The clean and corrupted prompts give the same logit difference")
-        return CircuitFaithfulness(params.circuits, params.leave_out, metrics, normalised(metrics, clean, corrupt),
-                                   clean, corrupt)
+        k = len(params.circuits)
+        return CircuitFaithfulness(params.circuits, metrics[:k], normalised(metrics[:k], clean, corrupt), clean, corrupt,
+                                   params.drop, metrics[k:])
 
 
 register(CircuitAnalysis())

@@ -130,8 +130,7 @@ def test_exact_single_edge_patching_agrees_with_eap_ig_better_than_eap(engine) -
     eap = engine.analyse("circuit", TINY_PAIR, {"method": "eap", "curve": False}).scores
     ig = engine.analyse("circuit", TINY_PAIR, {"method": "eap_ig", "steps": 5, "curve": False}).scores
     top = np.argsort(-np.abs(eap))[:40]
-    exact = engine.analyse("circuit_eval", TINY_PAIR, {"circuits": tuple((int(e),) for e in top), "leave_out": True})
-    effect = exact.clean_metric - exact.metric  # what leaving the edge out costs
+    effect = engine.analyse("circuit_eval", TINY_PAIR, {"drop": tuple(int(e) for e in top)}).drop_effect
     assert np.corrcoef(effect, ig[top])[0, 1] > 0.8
     assert np.abs(effect - ig[top]).mean() < np.abs(effect - eap[top]).mean()
 

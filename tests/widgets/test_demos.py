@@ -8,7 +8,7 @@ import pytest
 
 MODULES = ["head_grid", "head_detail", "logit_lens_heatmap", "prompt_panel", "patching_heatmap", "patching_panel",
            "training_timeline", "feature_strip", "feature_card", "generation_view", "steering_view",
-           "prompt_set_editor", "set_results_view", "probe_view"]
+           "prompt_set_editor", "set_results_view", "probe_view", "circuit_view", "info_flow_view"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -32,5 +32,7 @@ def test_demo_builds_a_populated_widget(qtbot, name: str) -> None:
         "prompt_set_editor": lambda w: len(w.shown_rows()) > 0,
         "set_results_view": lambda w: len(w.listed()) > 0 and w.figure_view() is not None,
         "probe_view": lambda w: w.chosen() is not None and w.figure_view() is not None,
+        "circuit_view": lambda w: "L1.H0" in w.drawn_nodes() and w.in_circuit.any() and w.figure_view() is not None,
+        "info_flow_view": lambda w: w.on_route.any() and w.position() == 11 and w.figure_view() is not None,
     }[name]
     assert populated(widget)
