@@ -422,6 +422,7 @@ class CircuitView(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setMinimumHeight(QFontMetrics(self.summary.font()).lineSpacing() * 2 + 4)  # wraps to 2 lines
 
         self.side = QWidget()
         side = QVBoxLayout(self.side)
@@ -513,7 +514,7 @@ class CircuitView(QWidget):
         keep = np.isfinite(values) & (sizes > 0 if log else True)
         xs, ys = sizes[keep], values[keep]
         self.curve.setLogMode(x=log, y=False)
-        self.curve.setLabel("bottom", "edges in the circuit" + (" (log)" if log else ""), color="k")
+        self.curve.setLabel("bottom", "edges" + (" (log)" if log else ""), color="k")
         self.curve_line.setData(xs, ys)
         low = min(0.0, float(ys.min())) if ys.size else 0.0
         high = max(1.0, float(ys.max())) if ys.size else 1.0

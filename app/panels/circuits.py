@@ -254,7 +254,7 @@ class CircuitsPanel(Panel):
         self.view.set_selected_edge(int(where[0]) if len(where) else None)
         self.view.set_edge_count(self.size, g.n_edges)
         s = r.summary
-        summary = "" if s is None else (f"area {s.area:.2f} · CPR {s.area:.2f} · CMD {s.cmd:.2f}"
+        summary = "" if s is None else (f"CPR (area) {s.area:.2f} · CMD {s.cmd:.2f}"
                                         + (f" · 80% at {s.smallest_at:,} edges" if s.smallest_at else ""))
         self.view.set_curve(r.sizes, r.faithfulness, self.size, summary)
 

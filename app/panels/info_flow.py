@@ -145,7 +145,7 @@ class InfoFlowPanel(Panel):
             text += "no logit lens reading of this position in the live run."
         else:
             column = int(np.flatnonzero(np.asarray(lens.positions) == pos)[0])
-            tops = ", ".join(f"{html.escape(repr(t))} {p:.2f}" for t, p in
+            tops = ", ".join(f"{html.escape(repr(str(t)))} {float(p):.2f}" for t, p in
                              zip(lens.top_tokens[layer, column][:5], lens.top_probs[layer, column][:5]))
             text += f"reads as {tops}"
         self.widget.set_details(text)
