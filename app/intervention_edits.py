@@ -35,8 +35,10 @@ def restore(interventions: tuple[Intervention, ...], names: list[str]) -> tuple[
 
 
 def as_node_state(interventions: tuple[Intervention, ...]) -> dict[str, tuple[str, float | None]]:
-    """What the component graph shows per node: (method, None) or ('scale', factor)."""
-    return {i.component: (("scale", i.factor) if isinstance(i, Scale) else (i.method, None))
+    """What the component graph shows per node: (method, None), (method, None, reference set) or
+    ('scale', factor)."""
+    return {i.component: (("scale", i.factor) if isinstance(i, Scale) else
+                          (i.method, None, i.reference) if getattr(i, "reference", "") else (i.method, None))
             for i in interventions if isinstance(i, (Ablation, Scale))}  # feature edits are not graph nodes
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from .addresses import Address, head_address, mlp_address
@@ -43,6 +44,7 @@ class AblationValues:
         self.reference = tuple(reference) if reference else default_reference(handle.info.source)
         self._means: dict[str, torch.Tensor] | None = None
         self._sources: dict[str, dict[str, torch.Tensor]] = {}
+        self._set_means: dict[str, dict[str, torch.Tensor]] = {}  # prompt set name -> hook -> [d] or [S, d]
 
     def set_reference(self, prompts: Sequence[str]) -> None:
         """Change the set mean ablation averages over (the cached means are dropped)."""
@@ -80,9 +82,53 @@ class AblationValues:
             self._sources[prompt] = {name: store[name][0] for name in names}
         return self._sources[prompt]
 
+    def register_set(self, name: str, prompts: Sequence[str], batch_tokens: int = 8192, step=None) -> bool:
+        """Mean every head's z and MLP output over a prompt set, kept under `name` for ablations
+        whose `reference` names it. Per position when every prompt has the same number of tokens
+        (a template's positions align), else over positions (the special prefix left out).
+        Returns whether the means are per position."""
+        if not prompts:
+            raise EngineError("a reference set for mean ablation needs at least one prompt")
+        names, h = self._hooks(), self.handle
+        by_length: dict[int, list[np.ndarray]] = {}
+        for prompt in prompts:
+            ids = h.tokenize(prompt)
+            by_length.setdefault(len(ids), []).append(ids)
+        aligned, skip = len(by_length) == 1, len(h.special_prefix)
+        sums: dict[str, torch.Tensor] = {}
+        count, done = 0, 0
+        for length, rows in by_length.items():
+            per = max(1, batch_tokens // length)
+            for start in range(0, len(rows), per):
+                chunk = np.stack(rows[start:start + per])
+                store = h.forward(chunk, capture=names, logits_to_keep=1).acts
+                for hook in names:
+                    acts = store[hook].double()
+                    part = acts.sum(0) if aligned else acts[:, skip:].sum((0, 1))
+                    sums[hook] = sums[hook] + part if hook in sums else part
+                count += len(chunk) if aligned else len(chunk) * (length - skip)
+                done += len(chunk)
+                if step is not None:
+                    step(done, len(prompts))
+        if count == 0:
+            raise EngineError("the reference set has no tokens beyond the special prefix")
+        self._set_means[name] = {hook: (total / count).to(h.loaded.dtype) for hook, total in sums.items()}
+        return aligned
+
+    def has_set(self, name: str) -> bool:
+        return name in self._set_means
+
     def replacement(self, ablation: Intervention, address: Address) -> torch.Tensor:
-        """[d] mean, or [S_src, d] activation of the resample source, for one component."""
-        act = (self.means() if ablation.method == "mean" else self.source(ablation.source_prompt))[address.hook]
+        """[d] mean, or [S, d] per-position mean over a set or activation of the resample source,
+        for one component."""
+        reference = getattr(ablation, "reference", "")
+        if ablation.method == "mean" and reference:
+            if reference not in self._set_means:
+                raise EngineError(f"The mean over the prompt set '{reference}' is not known to this model: "
+                                  "open the set in the Prompt set panel and press 'Mean over this set' again")
+            act = self._set_means[reference][address.hook]
+        else:
+            act = (self.means() if ablation.method == "mean" else self.source(ablation.source_prompt))[address.hook]
         if address.kind == "head":
             act = act.view(*act.shape[:-1], self.handle.info.n_heads, -1)[..., address.head, :]
         return act

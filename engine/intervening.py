@@ -104,7 +104,8 @@ def _ablation(intervention, address: Address, ctx: EditContext) -> EditFn:
         columns = torch.arange(ctx.offset, ctx.offset + width)[index]
         needed = int(columns.max()) + 1 if len(columns) else 0
         if value.shape[0] < needed:
-            raise InterventionError(f"{intervention.component}: the resample source has {value.shape[0]} tokens, "
+            raise InterventionError(f"{intervention.component}: the replacement (a resample source, or a set's "
+                                    f"per-position mean) has {value.shape[0]} positions, "
                                     f"the ablated positions need {needed}")
         return value[columns.to(value.device)].to(old.dtype).expand_as(old)
     return _slice_edit(intervention, address, ctx, per_position)

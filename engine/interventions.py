@@ -38,6 +38,7 @@ class Ablation:
     method: AblationMethod = "zero"
     positions: tuple[int, ...] | None = None
     source_prompt: str | None = None
+    reference: str = ""  # mean over this prompt set (its name, registered with the engine), "" = the generic one
     kind: ClassVar[str] = "ablation"
 
     def __post_init__(self) -> None:
@@ -46,6 +47,8 @@ class Ablation:
             raise InterventionError(f"unknown ablation method '{self.method}' (use {', '.join(ABLATION_METHODS)})")
         if (self.method == "resample") != (self.source_prompt is not None):
             raise InterventionError("resample ablation needs a source_prompt, and only resample takes one")
+        if self.reference and self.method == "zero":
+            raise InterventionError("zero ablation takes no reference set")
         object.__setattr__(self, "positions", _positions(self.positions))
 
     def to_dict(self) -> dict[str, Any]:

@@ -418,11 +418,11 @@ class CircuitView(QWidget):
                                            symbolPen=pg.mkPen("k", width=1))
         self.current_dot.setZValue(5)
         self.curve.getViewBox().sigRangeChanged.connect(lambda *_: self._place_full_text())
-        self.curve_view.setMinimumSize(180, 150)
+        self.curve_view.setMinimumSize(180, 110)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setMinimumHeight(QFontMetrics(self.summary.font()).lineSpacing() * 2 + 4)  # wraps to 2 lines
+        self.summary.setMinimumHeight(QFontMetrics(self.summary.font()).lineSpacing() * 3 + 4)  # wraps to 3 lines when docked
 
         self.side = QWidget()
         side = QVBoxLayout(self.side)

@@ -65,7 +65,7 @@ class NodeItem(QGraphicsRectItem):
         self.value: float | None = None  # DLA of the current run
         self.delta: float | None = None  # DLA change against the clean run
         self.shown: float | None = None  # the one quantity colour and number show
-        self.state: tuple[str, float | None] | None = None  # (method, factor) in force
+        self.state: tuple | None = None  # (method, factor) in force, (method, None, reference set) over a set
         self._press_pos: QPointF | None = None
         self.restyle(1.0)
 
@@ -104,7 +104,7 @@ class NodeItem(QGraphicsRectItem):
         self.detail.setBrush(color)
         mark = ""
         if self.state is not None:
-            method, factor = self.state
+            method, factor = self.state[:2]
             mark = f"✕{METHOD_MARK[method]}" if method in METHOD_MARK else f"×{factor:.2f}"
         self._label_full, self._label_mark = f"{self.short} {mark}".strip(), mark
         self.label.setText(self._label_full)
@@ -156,8 +156,9 @@ class NodeItem(QGraphicsRectItem):
         if self.delta is not None:
             text += f" (change vs clean {self.delta:+.3f})"
         if self.state is not None:
-            method, factor = self.state
-            text += f"\nablated ({method})" if method in METHOD_MARK else f"\noutput scaled ×{factor:.2f}"
+            method, factor = self.state[:2]
+            over = f" over {self.state[2]}" if len(self.state) > 2 else ""
+            text += f"\nablated ({method}{over})" if method in METHOD_MARK else f"\noutput scaled ×{factor:.2f}"
         if self.ablatable:
             text += "\nDrag onto the ablation bin to ablate; double-click to toggle; right-click for more"
         return text

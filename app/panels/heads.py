@@ -46,7 +46,7 @@ class HeadsPanel(Panel):
 
     def _show_marks(self, interventions: tuple) -> None:
         marks = {}
-        for name, (method, factor) in as_node_state(interventions).items():
+        for name, (method, factor, *_) in as_node_state(interventions).items():
             address = parse_address(name)
             if address.kind == "head":
                 marks[(address.layer, address.head)] = f"×{factor:.2f}" if method == "scale" else f"✕ {method}"

@@ -55,7 +55,7 @@ class InfoFlowPanel(Panel):
         self.threshold = DEFAULT_THRESHOLD
         self.position = -1
         self.edges = None
-        self.timer = QTimer()
+        self.timer = QTimer(self.widget)  # dies with the widget (a closed window stops asking)
         self.timer.setSingleShot(True)
         self.timer.setInterval(SETTLE_MS)
 

@@ -7,25 +7,29 @@ file's path and digest as well), the template it came from and the prompt histor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from engine.errors import EngineError
+from engine.interventions import Ablation
 from engine.prompt_sets import EditedSet, PromptSet, SetRow, from_file, from_template, write_jsonl
 from widgets.prompt_set_editor import PromptSetEditor
 
 from .base import Panel, register_panel
 
-CHECK, RUN = "set_check", "set_patching"
-SET_RUNS = (RUN, "set_dla", "set_attribution", "set_effects")  # what "Run over the set" may start
+CHECK, RUN, REFERENCE = "set_check", "set_patching", "set_reference"
+SET_RUNS = (RUN, "set_dla", "set_attribution", "set_effects", REFERENCE)  # what "Run over the set" may start
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
 SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_prob", "Head patching, P(target) as the metric"),
                 ("attribution", "Attribution patching, heads (fast estimate)"),
                 ("dla", "Direct logit attribution (layer × head)"),
-                ("effects", "Effect of the current interventions (every metric)"), ("head_pos", "Head × position"),
+                ("effects", "Effect of the current interventions (every metric)"),
+                ("reference", "Make it the reference of mean / resample ablations"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
                 ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
@@ -64,6 +68,7 @@ class PromptSetPanel(Panel):
         w.stop_requested.connect(lambda: [self.controller.cancel(k, "The set run was stopped") for k in SET_RUNS])
         w.row_opened.connect(self.open_row)
         results.on(CHECK, self.guard(self._checked))
+        results.on(REFERENCE, self.guard(self._reference_ready))
         for key in SET_RUNS:
             results.on(key, self.guard(lambda _: (w.set_busy(False), w.set_status(""))))
         results.failed.connect(lambda key, message: key in (CHECK, *SET_RUNS) and (w.set_busy(False),
@@ -148,6 +153,11 @@ class PromptSetPanel(Panel):
             job = self.controller.analyse("set_dla", self.prompt_set, {})
         elif analysis == "effects":  # the interventions in force, as the single-prompt views have them
             job = self.controller.analyse("set_effects", EditedSet(self.prompt_set, tuple(self.controller.state.interventions)), {})
+        elif analysis == "reference":
+            job = self.controller.analyse(REFERENCE, self.prompt_set, {})
+            if job is not None:
+                self.widget.set_busy(True)
+            return job
         elif analysis == "attribution":
             job = self.controller.analyse("set_attribution", self.prompt_set, {"sweep": "head"})
         elif analysis == "head_prob":
@@ -159,6 +169,34 @@ class PromptSetPanel(Panel):
             self.widget.set_busy(True)
             self.ctx.raise_panel("set_results")
         return job
+
+    def _reference_ready(self, reference) -> None:
+        """Every mean ablation in force now averages over this set, every resample ablation draws
+        from it (one undoable edit); later ones made in the graph use the generic reference."""
+        rows = [r.prompt for r in self.prompt_set.rows] if self.prompt_set is not None else []
+        current = self.controller.state.prompt
+        others = [p for p in rows if p != current] or rows
+        rng = np.random.default_rng(len(self.controller.state.interventions))
+        kind = "per position" if reference.per_position else "over positions"
+
+        def over_set(items):
+            out = []
+            for item in items:
+                if isinstance(item, Ablation) and item.method == "mean":
+                    item = replace(item, reference=reference.name)
+                elif isinstance(item, Ablation) and item.method == "resample" and others:
+                    item = replace(item, reference=reference.name, source_prompt=str(rng.choice(others)))
+                out.append(item)
+            return tuple(out)
+        changed = [i.component for i in self.controller.state.interventions
+                   if isinstance(i, Ablation) and i.method in ("mean", "resample")]
+        if changed:
+            self.controller.edit(over_set, f"mean / resample ablations over {reference.name}")
+            self.ctx.show_status(f"{', '.join(changed)}: now over {reference.name} ({kind}); Edit → Undo takes it "
+                                 "back", 8000)
+        else:
+            self.ctx.show_status(f"The set's means are ready ({kind}): mean- or resample-ablate a component "
+                                 "(right-click it in the graph), then run this again to put it over the set", 10000)
 
     def open_row(self, index: int) -> None:
         """Open one prompt of the set in the single-prompt views."""

@@ -5,8 +5,11 @@ each without and with the edits and their difference, per prompt.
 
 The result has the shape of a patching sweep over the set (rows: metrics; columns: plain,
 edited, effect), so the set results panel shows its mean, spread, interval and sign share
-and drills into any cell. An intervention's positions are read in the prompt: one counted
-from the end is made absolute first, so appending the answer's tokens does not move it."""
+and drills into any cell. Interventions act on the prompt's positions: one counted from the
+end is made absolute first, and one on all positions covers the prompt, not the appended
+answer (teacher forcing reads the answer, it does not edit it). A resample ablation naming a
+reference set draws, for each prompt, its source from another prompt of the set of the same
+length (seeded): resampling over the set's distribution, not from one fixed prompt."""
 
 from __future__ import annotations
 
@@ -35,11 +38,15 @@ class SetEffectsParams:
 
 
 def absolute_positions(interventions, prompt_len: int) -> tuple:
-    """Interventions with positions counted from the prompt's start (negative ones resolved)."""
+    """Interventions on the prompt's positions: negative ones resolved from the prompt's end,
+    'all positions' made the prompt's (the answer's tokens are read, not edited: a set's
+    per-position mean has no value past the prompt)."""
     out = []
     for item in interventions:
         positions = getattr(item, "positions", None)
-        if positions:
+        if hasattr(item, "positions") and positions is None:
+            item = replace(item, positions=tuple(range(prompt_len)))
+        elif positions:
             if any(not -prompt_len <= p < prompt_len for p in positions):
                 raise EngineError(f"{item.component}: a position is outside a prompt of {prompt_len} tokens")
             item = replace(item, positions=tuple(p % prompt_len for p in positions))
@@ -78,11 +85,16 @@ class SetEffectsAnalysis:
         values = np.zeros((len(rows), len(METRIC_ROWS), len(COLUMNS)))
         job.step(0, len(rows))
         done = 0
+        resampled = _resampled_from_set(inputs)
+        rng = np.random.default_rng(params.seed)
         for (length, prompt_len), members in groups.items():
             edits = edits_for(handle, absolute_positions(inputs.interventions, prompt_len), length)
-            per = max(1, params.batch_tokens // length)
+            per = 1 if resampled else max(1, params.batch_tokens // length)
             for start in range(0, len(members), per):
                 chunk = members[start:start + per]
+                if resampled:  # each prompt resampled from another prompt of the set, of its length
+                    edits = edits_for(handle, absolute_positions(_draw_sources(
+                        inputs, rows, members, chunk[0], rng), prompt_len), length)
                 ids = np.stack([prepared[i][0] for i in chunk])
                 target = torch.tensor([prepared[i][2] for i in chunk])
                 foil = torch.tensor([prepared[i][3] for i in chunk])
@@ -96,6 +108,22 @@ class SetEffectsAnalysis:
         return SetPatching("effects", "edited", METRIC_ROWS, COLUMNS, values, spread(values, params.n_boot, params.seed),
                            values[:, 0, 0], values[:, 0, 1], tuple(r.prompt for r in rows), inputs.prompt_set.digest,
                            inputs.prompt_set, what=f"effect of the interventions ({names})")
+
+
+def _resampled_from_set(inputs: EditedSet) -> bool:
+    return any(getattr(i, "method", "") == "resample" and getattr(i, "reference", "") for i in inputs.interventions)
+
+
+def _draw_sources(inputs: EditedSet, rows, same_length: list[int], i: int, rng: np.random.Generator) -> tuple:
+    """The interventions with every set-resample ablation drawing its source from another prompt
+    of the set with the same number of tokens (the prompt itself when it is alone)."""
+    others = [j for j in same_length if j != i] or [i]
+    out = []
+    for item in inputs.interventions:
+        if getattr(item, "method", "") == "resample" and getattr(item, "reference", ""):
+            item = replace(item, source_prompt=rows[int(rng.choice(others))].prompt)
+        out.append(item)
+    return tuple(out)
 
 
 def _metrics(logits: torch.Tensor, answer: torch.Tensor, target: torch.Tensor, foil: torch.Tensor) -> np.ndarray:

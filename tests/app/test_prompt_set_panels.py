@@ -130,6 +130,25 @@ def test_the_effect_of_the_interventions_in_force_over_the_set(qtbot, demo_windo
     assert "set_effects" in results.export_tables()
 
 
+def test_the_set_becomes_the_reference_of_mean_and_resample_ablations(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    c.ablate([IOI_HEADS[0]], "mean")
+    c.ablate([IOI_HEADS[1]], "resample")
+    with wait_result(qtbot, c, "set_reference"):
+        panel.run({"analysis": "reference", "mode": "denoise"})
+    qtbot.waitUntil(lambda: all(getattr(i, "reference", "") for i in c.state.interventions), timeout=TIMEOUT)
+    mean, resample = c.state.interventions
+    assert mean.reference == resample.reference and "20 prompts" in mean.reference
+    assert resample.source_prompt in [r.prompt for r in panel.prompt_set.rows]
+    qtbot.waitUntil(lambda: not c.pending and c.result_is_current(), timeout=TIMEOUT)
+    assert c.last_result is not None and c.last_result.interventions == c.state.interventions
+    node = window.panels["graph"].widget.nodes[IOI_HEADS[0]]
+    assert "over" in node.tooltip_text() and mean.reference in node.tooltip_text()
+    c.undo_stack.undo()
+    assert not any(getattr(i, "reference", "") for i in c.state.interventions)
+
+
 def test_patching_with_the_probability_metric_from_the_editor(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
     panel = make_set(qtbot, window)

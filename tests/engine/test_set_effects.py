@@ -29,8 +29,8 @@ def reference(engine: Engine, row: SetRow, interventions) -> tuple[float, float,
     h = engine.handle
     p = h.tokenize(row.prompt)
     full = h.tokenize(row.prompt + row.target)
-    interventions = tuple(replace(i, positions=tuple(q % len(p) for q in i.positions)) if i.positions else i
-                          for i in interventions)  # positions are the prompt's, also on longer prefixes
+    interventions = tuple(replace(i, positions=tuple(q % len(p) for q in i.positions) if i.positions
+                                  else tuple(range(len(p)))) for i in interventions)  # the prompt's positions
     logp, diff, prob = 0.0, None, None
     for k in range(len(p), len(full)):
         ids = full[:k]
@@ -73,3 +73,17 @@ def test_an_answer_the_tokenizer_merges_into_the_prompt_is_refused(demo) -> None
     rows = (SetRow("When Mary and John went to the st", "", "ore", "John"),)
     with pytest.raises(EngineError, match="prompt 1"):
         demo.analyse("set_effects", EditedSet(PromptSet(rows), ()))
+
+
+def test_resampling_over_the_set_draws_each_source_from_another_prompt(demo) -> None:
+    prompt_set = ioi_set(6, seed=4)
+    head = IOI_HEADS[0]
+    drawn = Ablation(head, "resample", source_prompt=prompt_set.rows[0].prompt, reference="the set")
+    r = demo.analyse("set_effects", EditedSet(prompt_set, (drawn,)), {"seed": 3})
+    fixed = demo.analyse("set_effects", EditedSet(prompt_set, (replace(drawn, reference=""),)))
+    sources = [prompt_set.rows[j].prompt for j in range(6)]
+    for i, row in enumerate(prompt_set.rows):  # each value is one of the other prompts as the source
+        candidates = [reference(demo, row, (replace(drawn, source_prompt=s, reference=""),))[0]
+                      for j, s in enumerate(sources) if j != i]
+        assert min(abs(r.per_prompt[i, 0, 1] - c) for c in candidates) < 1e-4
+    assert not np.allclose(r.per_prompt[:, 0, 1], fixed.per_prompt[:, 0, 1])
