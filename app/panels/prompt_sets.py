@@ -22,14 +22,17 @@ from widgets.prompt_set_editor import PromptSetEditor
 from .base import Panel, register_panel
 
 CHECK, RUN, REFERENCE = "set_check", "set_patching", "set_reference"
-SET_RUNS = (RUN, "set_dla", "set_attribution", "set_effects", REFERENCE)  # what "Run over the set" may start
+SET_RUNS = (RUN, "set_dla", "set_attribution", "set_effects", "set_head_scores", REFERENCE)  # what "Run over the set" may start
 PREVIEW_ROWS = 200
 MAX_HISTORY = 500
 SWEEP_LABELS = [("head", "Head patching (layer × head)"), ("head_prob", "Head patching, P(target) as the metric"),
                 ("attribution", "Attribution patching, heads (fast estimate)"),
                 ("dla", "Direct logit attribution (layer × head)"),
                 ("effects", "Effect of the current interventions (every metric)"),
-                ("reference", "Make it the reference of mean / resample ablations"), ("head_pos", "Head × position"),
+                ("reference", "Make it the reference of mean / resample ablations"),
+                ("score:induction", "Induction score on the set's tokens"),
+                ("score:duplicate_token", "Duplicate-token score on the set's tokens"),
+                ("score:previous_token", "Previous-token score on the set's tokens"), ("head_pos", "Head × position"),
                 ("resid", "Residual stream (layer × position)"), ("attn_out", "Attention output (layer × position)"),
                 ("mlp_out", "MLP output (layer × position)"), ("head_q", "Head query (layer × head)"),
                 ("head_k", "Head key (layer × key/value head)"), ("head_v", "Head value (layer × key/value head)")]
@@ -153,6 +156,8 @@ class PromptSetPanel(Panel):
             job = self.controller.analyse("set_dla", self.prompt_set, {})
         elif analysis == "effects":  # the interventions in force, as the single-prompt views have them
             job = self.controller.analyse("set_effects", EditedSet(self.prompt_set, tuple(self.controller.state.interventions)), {})
+        elif analysis.startswith("score:"):
+            job = self.controller.analyse("set_head_scores", self.prompt_set, {"score": analysis.split(":", 1)[1]})
         elif analysis == "reference":
             job = self.controller.analyse(REFERENCE, self.prompt_set, {})
             if job is not None:

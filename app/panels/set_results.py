@@ -16,7 +16,7 @@ from widgets.set_results_view import SetResultsView
 from .base import Panel, register_panel
 
 KEY = "set_patching"
-KEYS = (KEY, "set_dla", "set_attribution", "set_effects")  # every analysis over a set whose result has per-prompt cells and their spread
+KEYS = (KEY, "set_dla", "set_attribution", "set_effects", "set_head_scores")  # every analysis over a set whose result has per-prompt cells and their spread
 
 
 @register_panel
@@ -126,5 +126,5 @@ class SetResultsPanel(Panel):
                 for i in range(len(r.row_labels)) for j in range(len(r.column_labels))]
         arrays = {"per_prompt": r.per_prompt, "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high,
                   "same_sign": s.same_sign, "clean_metric": r.clean_metric, "corrupt_metric": r.corrupt_metric}
-        name = {"dla": "set_dla", "effects": "set_effects"}.get(r.sweep, "set_attribution" if r.mode == "attribution" else "set_patching")
+        name = {"dla": "set_dla", "effects": "set_effects", "head_scores": "set_head_scores"}.get(r.sweep, "set_attribution" if r.mode == "attribution" else "set_patching")
         return {name: (rows, ("row", "column", "mean", "std", "ci_low", "ci_high", "same_sign", "n"), arrays)}

@@ -149,6 +149,17 @@ def test_the_set_becomes_the_reference_of_mean_and_resample_ablations(qtbot, dem
     assert not any(getattr(i, "reference", "") for i in c.state.interventions)
 
 
+def test_a_head_score_on_the_sets_tokens_from_the_editor(qtbot, demo_window) -> None:
+    window, c = demo_window, demo_window.controller
+    panel = make_set(qtbot, window)
+    results = window.panels["set_results"]
+    with wait_result(qtbot, c, "set_head_scores"):
+        panel.run({"analysis": "score:duplicate_token", "mode": "denoise"})
+    qtbot.waitUntil(lambda: results.shown is not None and results.shown.sweep == "head_scores", timeout=TIMEOUT)
+    assert results.shown.per_prompt.shape == (20, 2, 8) and "duplicate-token" in results.shown.what
+    assert "set_head_scores" in results.export_tables()
+
+
 def test_patching_with_the_probability_metric_from_the_editor(qtbot, demo_window) -> None:
     window, c = demo_window, demo_window.controller
     panel = make_set(qtbot, window)
