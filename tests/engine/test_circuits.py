@@ -173,3 +173,15 @@ def test_demo_ioi_circuit_carries_the_ioi_heads() -> None:
     assert set(IOI_HEADS) <= set(nodes), nodes
     metrics, clean, corrupt = circuit_metrics(demo.handle, _groups(demo.handle, IOI_PAIR), [result.circuit(size)], 1 << 25)
     assert (metrics[0] - corrupt) / (clean - corrupt) >= 0.8
+
+
+def test_demo_ioi_set_circuit_carries_the_ioi_heads() -> None:
+    from engine.edge_graph import nodes_of
+    from tests.engine.test_set_patching import ioi_set
+
+    demo = Engine(device="cpu")
+    result = demo.analyse("circuit", ioi_set(24, seed=11), {"method": "eap_ig", "steps": 5})
+    size = result.summary.smallest_at
+    assert result.n_prompts == 24 and size is not None and size <= 0.1 * result.graph.n_edges
+    assert set(IOI_HEADS) <= set(nodes_of(result.graph, result.circuit(size)))
+    assert (np.diff(result.faithfulness[result.sizes >= size]) > -0.1).all()  # no collapse once it is faithful
