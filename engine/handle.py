@@ -21,7 +21,8 @@ import torch
 from .errors import EngineError, PromptError, UnknownTokenError
 from .hooks import EditFn, hooks_attached, resolve_hook
 from .loading import LoadedModel
-from .resume import base_model, fused_activations, layers_from, prefix_cache, resumed_logits, shared_prefix, two_logits
+from .resume import (after_prefix_hidden, base_model, fused_activations, layers_from, prefix_cache, resumed_hidden,
+                     resumed_logits, row_logits, shared_prefix, two_logits)
 from .results import ModelInfo
 from .run_cache import CleanRunCache
 
@@ -254,6 +255,31 @@ class TorchHandle:
         logits, store = resumed_logits(self, torch.as_tensor(np.atleast_2d(base_ids)), joins, base_resid, edits,
                                        token_ids, capture, prefix_kv)
         return Cache(logits, store)
+
+    def set_staircase(self, base_ids: np.ndarray, joins: list[tuple[int, int]], base_resid: Mapping[int, torch.Tensor],
+                      edits: Mapping[str, list[EditFn]], token_ids: np.ndarray | None,
+                      prefix_kv: list | None = None) -> Cache:
+        """The staircase over R prompts of one length at once (a prompt set's base runs):
+        base_ids [R, S], base_resid[layer] [R, S - P, d], prefix_kv from prefix_cache(base_ids, P).
+        A join (layer, n) adds n variants of R rows; output row v * R + r is variant v on prompt
+        r. Last-position logits (float32): each prompt's tokens (token_ids [R, k] -> [n R, k]),
+        or the whole vocabulary (None -> [n R, V])."""
+        ids = torch.as_tensor(np.atleast_2d(base_ids))
+        hidden, store = resumed_hidden(self, ids, joins, base_resid, edits, (), prefix_kv)
+        tokens = None
+        if token_ids is not None:
+            tokens = torch.as_tensor(np.asarray(token_ids), dtype=torch.long)
+            tokens = tokens.repeat(hidden.shape[0] // tokens.shape[0], 1)
+        return Cache(row_logits(self, hidden, tokens), store)
+
+    def after_prefix(self, ids: np.ndarray, prefix_kv: list | None, capture: Iterable[str] = (),
+                     token_ids: np.ndarray | None = None) -> Cache:
+        """A forward of prompts ids [R, S] computing only the positions after the prefix whose
+        keys/values prefix_kv holds (prefix_cache of prompts sharing it; None: all positions);
+        captures hold those positions. Last-position logits as set_staircase gives them."""
+        hidden, store = after_prefix_hidden(self, torch.as_tensor(np.atleast_2d(ids)), prefix_kv, tuple(capture))
+        tokens = None if token_ids is None else torch.as_tensor(np.asarray(token_ids), dtype=torch.long)
+        return Cache(row_logits(self, hidden, tokens), store)
 
     def shared_prefix(self, ids_a: np.ndarray, ids_b: np.ndarray) -> int:
         return shared_prefix(self, ids_a, ids_b)

@@ -115,11 +115,21 @@ def prefix_cache(engine, ids: torch.Tensor, prefix: int) -> list[tuple[torch.Ten
 
 
 def _grown_cache(engine, kv: list[tuple[torch.Tensor, torch.Tensor]], rows_at: list[int]):
-    """A cache whose layer l holds the prefix's keys/values for the rows present at l."""
+    """A cache whose layer l holds the prefix's keys/values for the rows present at l: one
+    prompt's ([1, ...]) expanded, or R prompts' ([R, ...]) repeated once per variant."""
     from transformers import DynamicCache
 
-    return DynamicCache(ddp_cache_data=[(k.expand(n, *k.shape[1:]), v.expand(n, *v.shape[1:]))
-                                        for (k, v), n in zip(kv, rows_at)], config=engine.model.config)
+    return DynamicCache(ddp_cache_data=[(_per_variant(k, n), _per_variant(v, n)) for (k, v), n in zip(kv, rows_at)],
+                        config=engine.model.config)
+
+
+def _per_variant(t: torch.Tensor, rows: int) -> torch.Tensor:
+    """`rows` rows of a per-prompt tensor [R, ...]: R = 1 expanded (no copy), else repeated."""
+    if t.shape[0] == 1:
+        return t.expand(rows, *t.shape[1:])
+    if rows == t.shape[0]:
+        return t
+    return t.repeat(rows // t.shape[0], *(1,) * (t.dim() - 1))
 
 
 def resumed_logits(engine, base_ids: torch.Tensor, joins: list[tuple[int, int]],
@@ -140,25 +150,44 @@ def resumed_logits(engine, base_ids: torch.Tensor, joins: list[tuple[int, int]],
     touches them, so only the other S - P positions are computed, attending to the cached
     keys/values; base_resid and the edits then see [.., S - P, ..] activations."""
     adapter, model = engine.adapter, engine.model
+    hidden, store = resumed_hidden(engine, base_ids, joins, base_resid, edits, capture, prefix_kv)
+    with torch.inference_mode():
+        logits = two_logits(model, adapter.unembed_weight(model), adapter.unembed_bias(model), hidden, token_ids)
+    return logits, store
+
+
+def resumed_hidden(engine, base_ids: torch.Tensor, joins: list[tuple[int, int]],
+                   base_resid: Mapping[int, torch.Tensor], edits: Mapping[str, list[EditFn]],
+                   capture: tuple[str, ...] = (), prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The staircase of resumed_logits up to the final norm: the last position's hidden
+    state [rows, d] and the captures.
+
+    base_ids may also be R prompts of one length, [R, S] (a prompt set's pairs, each with
+    its own base run): base_resid[layer] and prefix_kv then hold R rows, a join (layer, n)
+    adds n variants of R rows each, and output row v * R + r is variant v on prompt r.
+    Every join then starts from base_resid (layer 0 included: one batch row goes in)."""
+    adapter, model = engine.adapter, engine.model
+    n_prompts = base_ids.shape[0]
     edits = {name: list(fns) for name, fns in edits.items()}
     start = joins[0][0]
     for layer, n in joins:
-        if layer == 0 and n == 1:
+        if layer == 0 and n == 1 and n_prompts == 1:
             continue  # the prompt's own embedding is that row's input
 
         def join(act: torch.Tensor, layer: int = layer, n: int = n) -> torch.Tensor:
-            rows = base_resid[layer].to(act.device, act.dtype).expand(n, -1, -1)
+            rows = _per_variant(base_resid[layer].to(act.device, act.dtype), n * n_prompts)
             return rows.contiguous() if layer == start else torch.cat([act, rows], dim=0)
         name = f"blocks.{layer}.hook_resid_pre"
         edits[name] = [join, *edits.get(name, [])]
-    ids = base_ids.to(engine.loaded.device)
+    ids = base_ids[:1].to(engine.loaded.device)
     extra: dict = {"use_cache": False}
     if prefix_kv:
         prefix = prefix_kv[0][0].shape[-2]
         rows_at, present = [], 0
         for layer in range(engine.info.n_layers):
-            present += sum(n for l, n in joins if l == layer)
-            rows_at.append(max(present, 1))
+            present += sum(n for l, n in joins if l == layer) * n_prompts
+            rows_at.append(max(present, n_prompts))  # layers before the first join: never run, never empty
         extra = {"use_cache": True, "cache": _grown_cache(engine, prefix_kv, rows_at)}
         ids = ids[:, prefix:]
     mask = torch.ones(ids.shape[0], base_ids.shape[1], dtype=torch.long, device=ids.device)
@@ -166,5 +195,40 @@ def resumed_logits(engine, base_ids: torch.Tensor, joins: list[tuple[int, int]],
             layers_from(model, adapter.layers, start):
         # batch 1 in: the causal mask and rotary tables are then shared by any number of rows
         hidden = base_model(model, adapter.layers)(input_ids=ids, attention_mask=mask, **extra).last_hidden_state
-        logits = two_logits(model, adapter.unembed_weight(model), adapter.unembed_bias(model), hidden[:, -1], token_ids)
-    return logits, store
+    return hidden[:, -1], store
+
+
+def after_prefix_hidden(engine, ids: torch.Tensor, prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
+                        capture: tuple[str, ...] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """A plain forward of R prompts ids [R, S] whose first P positions' keys/values are
+    prefix_kv (prefix_cache of any prompts sharing those tokens; None: P = 0): only
+    positions P.. are computed, and the captures hold those. The last position's hidden
+    state [R, d] (after the final norm) and the captures."""
+    adapter, model = engine.adapter, engine.model
+    ids = ids.to(engine.loaded.device)
+    extra: dict = {"use_cache": False}
+    if prefix_kv:
+        extra = {"use_cache": True, "cache": _grown_cache(engine, prefix_kv, [ids.shape[0]] * engine.info.n_layers)}
+    new = ids[:, prefix_kv[0][0].shape[-2]:] if prefix_kv else ids
+    with torch.inference_mode(), hooks_attached(model, adapter, engine.info.n_layers, capture, {}) as store:
+        hidden = base_model(model, adapter.layers)(input_ids=new, attention_mask=torch.ones_like(ids),
+                                                   **extra).last_hidden_state
+    return hidden[:, -1], store
+
+
+def row_logits(engine, hidden_last: torch.Tensor, token_ids: torch.Tensor | None) -> torch.Tensor:
+    """Logits from final hidden states [rows, d] as the model's head computes them (bias,
+    soft-capping), float32: each row's own tokens (token_ids [rows, k] -> [rows, k]), or
+    the whole vocabulary (None -> [rows, V])."""
+    adapter, model = engine.adapter, engine.model
+    with torch.inference_mode():
+        weight, bias = adapter.unembed_weight(model), adapter.unembed_bias(model)
+        hidden_last = hidden_last.to(weight.device)
+        if token_ids is None:
+            return adapter.unembed_fn(model)(hidden_last).float()
+        cols = token_ids.to(weight.device)
+        logits = torch.einsum("rd,rkd->rk", hidden_last.float(), weight.T[cols].float())
+        if bias is not None:
+            logits = logits + bias[cols].float()
+        cap = getattr(model.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits

@@ -3,14 +3,18 @@ with the mean effect, its spread and each prompt's own value (for the drill-down
 
 Each prompt is normalised as in single-prompt patching (its clean run 1, its corrupted
 run 0), so the set's mean is the mean of the single-prompt results. Prompts of equal
-length run together: a source and a base forward for the group, then for each variant
-(a cell of the sweep) the base batch resumed at the patched layer with that slice copied
-from the source, only the last position's logits computed; variants of one layer share a
-forward up to a token budget. Position sweeps need every prompt the same length (their
-columns are positions)."""
+length whose pair first differs at the same position d run together: a source and a base
+forward for the group, then the staircase of single-prompt patching over all the group's
+prompts at once (handle.set_staircase): each variant (a cell of the sweep) joins at its
+layer from the base run's residual, only positions >= d computed (before d the clean and
+corrupted prompts agree, so a patch there changes nothing, and causal attention keeps
+later patches from reaching back: those positions' keys/values are the base run's, cached
+once per group), only the last position's logits read. Position sweeps need every prompt
+the same length (their columns are positions)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +25,8 @@ from ..errors import EngineError
 from ..handle import as_handle
 from ..prompt_sets import PromptSet
 from ..set_stats import Spread, spread
-from .patch_sweeps import SWEEPS, sweep_shape
+from .patch_sweeps import SWEEPS, SweepShape, sweep_shape
+from .patching import rows_per_chunk
 
 POSITION_SWEEPS = ("resid", "attn_out", "mlp_out", "head_pos")
 
@@ -32,7 +37,7 @@ class SetPatchingParams:
     mode: str = "denoise"  # denoise: clean activations into the corrupted run; noise: the reverse
     n_boot: int = 1000
     seed: int = 0
-    batch_tokens: int = 8192  # tokens per batched forward (memory)
+    batch_tokens: int = 8192  # computed tokens per batched forward (memory)
     metric: str = "logit_diff"  # or "prob": P(target); either normalised clean 1, corrupted 0
 
 
@@ -75,14 +80,6 @@ def _group_rows(handle, prompt_set: PromptSet):
 
 
 METRICS = ("logit_diff", "prob")
-
-
-def _metric(logits: torch.Tensor, target: torch.Tensor, foil: torch.Tensor, metric: str = "logit_diff") -> torch.Tensor:
-    """Per row: logit(target) - logit(foil), or P(target), at the last position."""
-    last = logits[:, -1].float()
-    if metric == "prob":
-        return torch.softmax(last, -1).gather(1, target[:, None])[:, 0]
-    return last.gather(1, target[:, None])[:, 0] - last.gather(1, foil[:, None])[:, 0]
 
 
 @dataclass(frozen=True)
@@ -154,17 +151,15 @@ class SetPatchingAnalysis:
         raw = np.zeros((len(inputs), n_rows, n_cols))
         clean_m, corrupt_m = np.zeros(len(inputs)), np.zeros(len(inputs))
         variants = [(r, c) for r in range(n_rows) for c in range(n_cols)]
-        total = len(variants) * len(groups)
-        job.step(0, total)
-        done = 0
+        groups = _by_prefix(handle, clean, corrupt, [i for rows in groups.values() for i in rows])
+        progress = _Progress(job, len(variants) * len(groups))
         with handle.sweep_mode():
-            for length, rows in groups.items():
+            for (length, prefix), rows in groups.items():
                 group_shape = sweep_shape(params.sweep, info.n_layers, info.n_heads, handle.n_kv_heads, info.d_head,
                                           ["?"] * length)  # the same rows and columns, masks this long
-                self._group(handle, group_shape, params, np.stack([clean[i] for i in rows]), np.stack([corrupt[i] for i in rows]),
-                            torch.as_tensor(target[rows]), torch.as_tensor(foil[rows]), rows, raw, clean_m, corrupt_m,
-                            variants, job, done, total)
-                done += len(variants)
+                self._group(handle, group_shape, params, np.stack([clean[i] for i in rows]),
+                            np.stack([corrupt[i] for i in rows]), target[rows], foil[rows], rows, prefix, raw,
+                            clean_m, corrupt_m, variants, progress)
         gap = clean_m - corrupt_m
         if np.any(np.abs(gap) < 1e-6):
             bad = int(np.flatnonzero(np.abs(gap) < 1e-6)[0])
@@ -177,43 +172,106 @@ class SetPatchingAnalysis:
                            what="" if params.metric == "logit_diff" else f"{params.sweep} patching ({params.mode}), P(target)")
 
     @staticmethod
-    def _group(handle, shape, params, clean_ids, corrupt_ids, target, foil, rows, raw, clean_m, corrupt_m,
-               variants, job, done, total) -> None:
+    def _group(handle, shape: SweepShape, params: SetPatchingParams, clean_ids: np.ndarray, corrupt_ids: np.ndarray,
+               target: np.ndarray, foil: np.ndarray, rows: list[int], prefix: int, raw: np.ndarray,
+               clean_m: np.ndarray, corrupt_m: np.ndarray, variants: list[tuple[int, int]], progress: "_Progress") -> None:
+        """Every variant over one group's prompts (of one length, sharing `prefix` leading tokens)."""
         info = handle.info
-        P, S = clean_ids.shape
+        n_prompts, seq = clean_ids.shape
         source_ids, base_ids = (clean_ids, corrupt_ids) if params.mode == "denoise" else (corrupt_ids, clean_ids)
         hooks = sorted({shape.hook(r) for r, _ in variants})
         resid_in = [f"blocks.{l}.hook_resid_pre" for l in range(info.n_layers)]
-        source = handle.forward(source_ids, capture=hooks, logits_to_keep=1)
-        base = handle.forward(base_ids, capture=resid_in, logits_to_keep=1)
-        source_m = _metric(source.logits, target, foil, params.metric)
-        base_m = _metric(base.logits, target, foil, params.metric)
+        # positions before the first difference: computed once, for the source, the base and every variant
+        prefix_kv = handle.prefix_cache(base_ids, prefix) if prefix else None
+        tokens = np.stack([target, foil], 1) if params.metric == "logit_diff" else None
+        target_t = torch.as_tensor(target)
+        source = handle.after_prefix(source_ids, prefix_kv, hooks, tokens)
+        base = handle.after_prefix(base_ids, prefix_kv, resid_in, tokens)
+        source_m = _row_metric(source.logits, target_t, params.metric)
+        base_m = _row_metric(base.logits, target_t, params.metric)
         a, b = (source_m, base_m) if params.mode == "denoise" else (base_m, source_m)
         clean_m[rows], corrupt_m[rows] = a.numpy(), b.numpy()
-        per_forward = max(1, params.batch_tokens // (P * S))  # variants per batched forward
-        by_layer: dict[int, list[tuple[int, int]]] = {}
-        for r, c in variants:
-            by_layer.setdefault(shape.layer(r), []).append((r, c))
-        for layer, items in sorted(by_layer.items()):
-            for start in range(0, len(items), per_forward):
-                chunk = items[start:start + per_forward]
-                k = len(chunk)
-                entering = base[f"blocks.{layer}.hook_resid_pre"].repeat(k, 1, 1)
-                edits: dict[str, list] = {f"blocks.{layer}.hook_resid_pre": [lambda act, x=entering: x.to(act.dtype)]}
-                for hook in sorted({shape.hook(r) for r, _ in chunk}):
-                    src = source[hook]  # [P, S, F]
-                    mask = torch.zeros(k * P, S, src.shape[-1], dtype=torch.bool)
-                    for v, (r, c) in enumerate(chunk):
-                        if shape.hook(r) == hook:
-                            mask[v * P:(v + 1) * P] = shape.mask(r, c, src.shape[-1])
-                    edits.setdefault(hook, []).append(
-                        lambda act, m=mask, s=src.repeat(k, 1, 1): torch.where(m.to(act.device), s.to(act.dtype), act))
-                logits = handle.forward(np.tile(base_ids, (k, 1)), edits, start_layer=layer, logits_to_keep=1).logits
-                values = _metric(logits, target.repeat(k), foil.repeat(k), params.metric).view(k, P).numpy()
-                for v, (r, c) in enumerate(chunk):
-                    raw[rows, r, c] = values[v]
-                done += k
-                job.step(done, total)
+        todo = variants
+        if prefix and params.sweep in POSITION_SWEEPS:  # cells before the first difference are the base run
+            todo = [(r, c) for r, c in variants if c >= prefix]
+            for r, c in variants:
+                if c < prefix:
+                    raw[rows, r, c] = base_m.numpy()
+            progress.add(len(variants) - len(todo))
+        todo = sorted(todo, key=lambda v: shape.layer(v[0]))
+        src = {h: source[h] for h in hooks}  # [R, S - prefix, F]
+        base_resid = {l: base[f"blocks.{l}.hook_resid_pre"] for l in range(info.n_layers)}
+        per_chunk = rows_per_chunk(n_prompts * (seq - prefix), n_prompts * seq, batch_tokens=params.batch_tokens,
+                                   n_variants=progress.total, d_model=info.d_model, n_layers=info.n_layers,
+                                   free_bytes=handle.free_memory())
+        for start in range(0, len(todo), per_chunk):
+            chunk = todo[start:start + per_chunk]
+            joins = sorted(Counter(shape.layer(r) for r, _ in chunk).items())
+            logits = handle.set_staircase(base_ids, joins, base_resid, _chunk_edits(shape, chunk, src, prefix),
+                                          tokens, prefix_kv).logits
+            values = _row_metric(logits, target_t.repeat(len(chunk)), params.metric).view(len(chunk), n_prompts).numpy()
+            for v, (r, c) in enumerate(chunk):
+                raw[rows, r, c] = values[v]
+            progress.add(len(chunk))
+
+
+class _Progress:
+    """Variants done over the whole set (job.step counts, and raises Cancelled when asked)."""
+
+    def __init__(self, job: Job, total: int) -> None:
+        self.job, self.total, self.done = job, total, 0
+        job.step(0, total)
+
+    def add(self, n: int) -> None:
+        self.done += n
+        self.job.step(self.done, self.total)
+
+
+def _by_prefix(handle, clean: list[np.ndarray], corrupt: list[np.ndarray], rows: list[int]
+               ) -> dict[tuple[int, int], list[int]]:
+    """Rows grouped by length and by how many leading tokens the pair shares (what each
+    group's variants skip): {(length, prefix): rows}. Each group keeps its own prefix rather
+    than the smallest of the length: fewer positions computed, and the batches stay wide
+    (a group of fewer prompts takes more variants per forward)."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for i in rows:
+        out.setdefault((len(clean[i]), handle.shared_prefix(clean[i], corrupt[i])), []).append(i)
+    return dict(sorted(out.items()))
+
+
+def _chunk_edits(shape: SweepShape, chunk: list[tuple[int, int]], source: dict[str, torch.Tensor],
+                 prefix: int) -> dict[str, list]:
+    """One edit per hook point: variant b (R rows, in chunk order, joining at its layer)
+    takes its slice from the source run ([R, S - prefix, F]) on every prompt."""
+    by_hook: dict[str, list[tuple[int, int, int]]] = {}
+    for b, (r, c) in enumerate(chunk):
+        by_hook.setdefault(shape.hook(r), []).append((b, r, c))
+    edits: dict[str, list] = {}
+    for name, items in by_hook.items():
+        src = source[name]
+        layer = shape.layer(items[0][1])
+        present = sum(1 for r, _ in chunk if shape.layer(r) <= layer)  # variants in the batch at this layer
+        mask = torch.zeros(present, 1, *src.shape[1:], dtype=torch.bool)
+        for b, r, c in items:
+            mask[b, 0] = shape.mask(r, c, src.shape[-1])[prefix:]
+        edits[name] = [_where_edit(mask, src)]
+    return edits
+
+
+def _where_edit(mask: torch.Tensor, src: torch.Tensor):
+    """act [V R, S', F] -> where mask [V, 1, S', F]: src [R, S', F], else act."""
+    def edit(act: torch.Tensor) -> torch.Tensor:
+        rows = act.reshape(mask.shape[0], src.shape[0], *act.shape[1:])
+        return torch.where(mask.to(act.device), src.to(act.device, act.dtype), rows).reshape(act.shape)
+    return edit
+
+
+def _row_metric(logits: torch.Tensor, target: torch.Tensor, metric: str) -> torch.Tensor:
+    """Per row from last-position logits: [rows, 2] (target, foil) -> their difference;
+    [rows, V] -> P(target)."""
+    if metric == "prob":
+        return torch.softmax(logits.float(), -1).gather(1, target[:, None].to(logits.device))[:, 0].cpu()
+    return (logits[:, 0] - logits[:, 1]).float().cpu()
 
 
 register(SetPatchingAnalysis())
