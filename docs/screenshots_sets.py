@@ -1,5 +1,7 @@
 """Screenshots of prompt sets and probes: the set editor with an IOI template set, the mean
-head-patching heatmap with the drill-down histogram, and the probe accuracy by layer; with
+head-patching heatmap with the drill-down histogram, the probe accuracy by layer, the effect
+of mean-ablating the answer's heads over the set, and the duplicate-token score on the set's
+own tokens; with
 --real the same on SmolLM2-135M (100 prompts).
 
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots_sets.py [--real]"""
@@ -52,6 +54,21 @@ def main() -> None:
     window.docks["probes"].raise_()
     settle(app, lambda: True)
     window.view("probes").grab().save(str(out / ("probes_smollm2.png" if real else "probes.png")))
+    # the answer's heads mean-ablated over the set itself, measured in every metric
+    c = window.controller
+    c.ablate(["L23.H3"] if real else ["L0.H0", "L0.H5"], "mean")
+    settle(app, lambda: not c.pending and c.result_is_current())
+    sets.run({"analysis": "reference", "mode": "denoise"})
+    settle(app, lambda: all(getattr(i, "reference", "") for i in c.state.interventions), timeout_s=900)
+    sets.run({"analysis": "effects", "mode": "denoise"})
+    settle(app, lambda: results.shown is not None and results.shown.sweep == "effects", timeout_s=900)
+    window.docks["set_results"].raise_()
+    settle(app, lambda: True)
+    window.view("set_results").grab().save(str(out / f"{name}_effects.png"))
+    sets.run({"analysis": "score:duplicate_token", "mode": "denoise"})
+    settle(app, lambda: results.shown is not None and results.shown.sweep == "head_scores", timeout_s=900)
+    settle(app, lambda: True)
+    window.view("set_results").grab().save(str(out / f"{name}_scores.png"))
     print("saved")
 
 

@@ -121,6 +121,7 @@ class SetResultsView(QWidget):
         self._columns: tuple[str, ...] = ()
         self._n = 0
         self._title = ""
+        self._per_row = False
         self._wide: bool | None = None
         self.cell: tuple[int, int] | None = None  # the cell drilled into
         self.values = np.zeros(0)  # its effect on each prompt
@@ -256,9 +257,10 @@ class SetResultsView(QWidget):
     # ---- setters: none of them emits a signal ----
 
     def set_result(self, stats: dict[str, np.ndarray], row_labels: tuple[str, ...], column_labels: tuple[str, ...],
-                   n: int, title: str) -> None:
+                   n: int, title: str, per_row: bool = False) -> None:
         """The set's statistics {"mean", "std", "ci_low", "ci_high", "same_sign"}, each [R, C]
-        (same_sign a fraction; NaN: not measured), over `n` prompts; the drill-down is reset."""
+        (same_sign a fraction; NaN: not measured), over `n` prompts; the drill-down is reset.
+        per_row: the rows are in different units (each is coloured on its own scale)."""
         missing = [k for k in REQUIRED if k not in stats]
         if missing:
             raise ValueError(f"statistics {missing} missing: need {list(REQUIRED)}")
@@ -270,7 +272,7 @@ class SetResultsView(QWidget):
         arrays["ci_width"] = arrays["ci_high"] - arrays["ci_low"]
         self._stats = arrays
         self._rows, self._columns = tuple(map(str, row_labels)), tuple(map(str, column_labels))
-        self._n, self._title = int(n), str(title)
+        self._n, self._title, self._per_row = int(n), str(title), bool(per_row)
         self.count_label.setText(f"over {prompts_text(self._n)}")
         self._clear_drill_down()
         self._draw_heatmap()
@@ -379,8 +381,9 @@ class SetResultsView(QWidget):
         name = self.statistic()
         self.heatmap.set_result(self._stats[name], self._rows, self._columns,
                                 f"{self.stat_box.currentText()} · {self._title}" if self._title
-                                else self.stat_box.currentText())
-        self.heatmap.colorbar.getAxis("right").setLabel(SHORT_NAMES[name], color="k")
+                                else self.stat_box.currentText(), per_row=self._per_row and name != "same_sign")
+        label = "per row" if self.heatmap.per_row else SHORT_NAMES[name]
+        self.heatmap.colorbar.getAxis("right").setLabel(label, color="k")
         self._mark_cell()
 
     def _mark_cell(self) -> None:

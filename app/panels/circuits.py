@@ -48,7 +48,7 @@ class CircuitBox(QWidget):
 
 @register_panel
 class CircuitsPanel(Panel):
-    key, title, area, order = "circuits", "Circuit", "right", 47
+    key, title, area, order = "circuits", "Circuit", "left", 62
     beside = ("tab", "patching")
 
     def __init__(self, ctx) -> None:

@@ -44,7 +44,7 @@ class _ShowWatcher(QObject):
 
 @register_panel
 class InfoFlowPanel(Panel):
-    key, title, area, order = "info_flow", "Information flow", "right", 49
+    key, title, area, order = "info_flow", "Information flow", "left", 63
     beside = ("tab", "patching")
 
     def __init__(self, ctx) -> None:

@@ -53,7 +53,8 @@ class SetResultsPanel(Panel):
             stats, rows, columns = {k: v.T for k, v in stats.items()}, columns, rows
         self.widget.set_status("")
         what = getattr(result, "what", "") or f"{result.sweep} patching ({result.mode})"
-        self.widget.set_result(stats, rows, columns, result.n, f"{what} over {result.n:,} prompts")
+        self.widget.set_result(stats, rows, columns, result.n, f"{what} over {result.n:,} prompts",
+                               per_row=getattr(result, "per_row_scale", False))
         flat = abs(s.mean).argmax()
         self.drill(*self._shown_cell(*divmod(int(flat), s.mean.shape[1])))  # start on the strongest cell
 
@@ -113,7 +114,7 @@ class SetResultsPanel(Panel):
         stats = {name: np.asarray(data[name], dtype=float) for name in self.STATS}
         self.widget.set_result(stats, tuple(data["rows"]), tuple(data["columns"]), int(data.get("n", 0)),
                                f"{data.get('sweep', '')} patching ({data.get('mode', '')}) over {int(data.get('n', 0)):,} "
-                               "prompts (from the session)")
+                               "prompts (from the session)", per_row=data.get("sweep") == "effects")
         self.widget.set_status("From the session: run the set again for each prompt's values")
 
     def export_tables(self) -> dict[str, Any]:

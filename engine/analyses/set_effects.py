@@ -26,7 +26,7 @@ from ..prompt_sets import EditedSet
 from ..set_stats import spread
 from .set_patching import SetPatching
 
-METRIC_ROWS = ("logit difference", "P(target)", "accuracy (target > foil)", "log P(answer)")
+METRIC_ROWS = ("logit diff", "P(target)", "accuracy", "answer logP")  # target - foil; target > foil; Σ log P
 COLUMNS = ("plain", "edited", "effect")
 
 
@@ -107,7 +107,7 @@ class SetEffectsAnalysis:
         names = ", ".join(i.component for i in inputs.interventions) or "no interventions"
         return SetPatching("effects", "edited", METRIC_ROWS, COLUMNS, values, spread(values, params.n_boot, params.seed),
                            values[:, 0, 0], values[:, 0, 1], tuple(r.prompt for r in rows), inputs.prompt_set.digest,
-                           inputs.prompt_set, what=f"effect of the interventions ({names})")
+                           inputs.prompt_set, what=f"effect of the interventions ({names})", per_row_scale=True)
 
 
 def _resampled_from_set(inputs: EditedSet) -> bool:

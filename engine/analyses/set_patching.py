@@ -55,6 +55,7 @@ class SetPatching:
     set_digest: str
     prompt_set: PromptSet | None = None  # the rows (drill-down opens one in the single-prompt views)
     what: str = ""  # the title, when not a patching sweep ('direct logit attribution')
+    per_row_scale: bool = False  # rows in different units (set_effects' metrics): each coloured on its own scale
 
     @property
     def n(self) -> int:

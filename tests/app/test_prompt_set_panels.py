@@ -125,7 +125,7 @@ def test_the_effect_of_the_interventions_in_force_over_the_set(qtbot, demo_windo
     qtbot.waitUntil(lambda: results.shown is not None and results.shown.sweep == "effects", timeout=TIMEOUT)
     shown = results.shown
     assert shown.per_prompt.shape == (20, 4, 3) and IOI_HEADS[1] in shown.what
-    accuracy = list(shown.row_labels).index("accuracy (target > foil)")
+    accuracy = list(shown.row_labels).index("accuracy")
     assert shown.stats.mean[accuracy, 0] == 1.0 and shown.stats.mean[accuracy, 1] < 0.5
     assert "set_effects" in results.export_tables()
 
