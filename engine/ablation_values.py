@@ -82,7 +82,7 @@ class AblationValues:
             self._sources[prompt] = {name: store[name][0] for name in names}
         return self._sources[prompt]
 
-    def register_set(self, name: str, prompts: Sequence[str], batch_tokens: int = 8192, step=None) -> bool:
+    def register_set(self, name: str, prompts: Sequence[str], batch_tokens: int = 1024, step=None) -> bool:
         """Mean every head's z and MLP output over a prompt set, kept under `name` for ablations
         whose `reference` names it. Per position when every prompt has the same number of tokens
         (a template's positions align), else over positions (the special prefix left out).
@@ -125,7 +125,8 @@ class AblationValues:
         if ablation.method == "mean" and reference:
             if reference not in self._set_means:
                 raise EngineError(f"The mean over the prompt set '{reference}' is not known to this model: "
-                                  "open the set in the Prompt set panel and press 'Mean over this set' again")
+                                  "open the set in the Prompt set panel and run 'Make it the reference of mean / resample "
+                                  "ablations' again")
             act = self._set_means[reference][address.hook]
         else:
             act = (self.means() if ablation.method == "mean" else self.source(ablation.source_prompt))[address.hook]

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .adapters.base import in_out_weight
-from .edge_graph import EdgeGraph
+from .edge_graph import graph_of
 from .errors import EngineError
 from .hooks import hooks_attached, resolve_hook
 from .resume import base_model
@@ -59,8 +59,10 @@ class EdgeForward:
         if handle.adapter.family not in SUPPORTED or handle.adapter.ln1 is None:
             raise EngineError(f"Edge attribution needs sequential attention and MLP blocks (GPT-2, Llama); "
                               f"not {handle.adapter.family}")
+        if handle.offloaded or len({p.device for p in handle.model.parameters()}) > 1:
+            raise EngineError("Edge attribution needs the whole model on one device (this one is split or offloaded)")
         self.handle, self.model, self.adapter, info = handle, handle.model, handle.adapter, handle.info
-        self.graph = EdgeGraph(info.n_layers, info.n_heads, handle.n_kv_heads)
+        self.graph = graph_of(info.n_layers, info.n_heads, handle.n_kv_heads)
         self.d_head = info.d_head
         self.layers = [self._layer(l) for l in range(info.n_layers)]
 
@@ -110,7 +112,8 @@ class EdgeForward:
                 if shift is None:
                     return value
                 w, b = self.layers[l].proj[port]
-                x = self.layers[l].norm1(resid["pre"].unsqueeze(2) + shift)  # [B, S, n, d]
+                pre = resid["pre"]
+                x = self.layers[l].norm1((pre.unsqueeze(2) + shift).to(pre.dtype))  # [B, S, n, d], the model's dtype
                 out = torch.einsum("bsnd,dne->bsne", x, w.to(x.dtype))
                 if b is not None:
                     out = out + b.to(out.dtype)
@@ -129,7 +132,8 @@ class EdgeForward:
         def mlp_in(l):
             def edit(value):
                 shift = delta("mlp", l, g.mlp_source(l))
-                return value if shift is None else self.layers[l].norm2(resid["mid"] + shift)
+                mid = resid["mid"]
+                return value if shift is None else self.layers[l].norm2((mid + shift).to(mid.dtype))
             return edit
 
         def mlp_out(l):
@@ -141,7 +145,7 @@ class EdgeForward:
 
         def logits_in(value):
             shift = delta("logits", L - 1, g.n_sources)
-            return value if shift is None else value + shift
+            return value if shift is None else (value + shift).to(value.dtype)
 
         edits: dict[str, list] = {"blocks.0.hook_resid_pre": [embed_edit]}
         for l in range(L):

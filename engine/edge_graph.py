@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -147,6 +147,31 @@ class EdgeGraph:
             raise ValueError(f"{sender} does not reach {receiver}")
         return int(hits[0])
 
+    @cached_property
+    def reader_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(destination, component) for every component that reads a destination: a head its
+        q, its group's k and v, an MLP its input, the logits (component n_sources) theirs."""
+        index = {name: i for i, name in enumerate(self.sources)}
+        dest, comp = [], []
+        for d in range(self.n_destinations):
+            component, _, heads = self.receivers(d)
+            for name in heads or (component,):
+                dest.append(d)
+                comp.append(self.n_sources if name == LOGITS else index[name])
+        return np.array(dest), np.array(comp)
+
+    @cached_property
+    def edges_by_reader(self) -> dict[str, np.ndarray]:
+        """Component name -> the edges into an input it reads (greedy opens them when it is reached)."""
+        pair_dest, pair_comp = self.reader_pairs
+        names = list(self.sources) + [LOGITS]
+        order = np.argsort(self.edges[1], kind="stable")
+        starts = np.searchsorted(self.edges[1][order], np.arange(self.n_destinations + 1))
+        out: dict[str, list] = {}
+        for d, c in zip(pair_dest.tolist(), pair_comp.tolist()):
+            out.setdefault(names[c], []).append(order[starts[d]:starts[d + 1]])
+        return {name: np.concatenate(parts) for name, parts in out.items()}
+
     def missing_matrix(self, in_circuit: np.ndarray) -> np.ndarray:
         """[U, V] float: 1 where an edge exists and is left out of the circuit (patched from the
         corrupted run), 0 elsewhere."""
@@ -154,6 +179,12 @@ class EdgeGraph:
         u, v = self.edges
         missing[u, v] = ~np.asarray(in_circuit, dtype=bool)
         return missing
+
+
+@lru_cache(maxsize=8)
+def graph_of(n_layers: int, n_heads: int, n_kv: int) -> EdgeGraph:
+    """One graph per shape, so its cached indices are built once (2M edges for GPT-2-XL)."""
+    return EdgeGraph(n_layers, n_heads, n_kv)
 
 
 # ---- circuits from scores --------------------------------------------------------------
@@ -170,7 +201,8 @@ def greedy(graph: EdgeGraph, scores: np.ndarray, n: int) -> np.ndarray:
     """Grow the circuit back from the logits (EAP-IG's apply_greedy): take the best |score|
     edge into a component already in the circuit, which brings its sender in, n times."""
     u, _ = graph.edges
-    by_reader = _edges_by_reader(graph)
+    by_reader = graph.edges_by_reader
+    magnitude = -np.abs(np.asarray(scores, dtype=float))
     in_circuit = np.zeros(len(scores), dtype=bool)
     reached: set[str] = set()
     heap: list[tuple[float, int]] = []
@@ -178,8 +210,11 @@ def greedy(graph: EdgeGraph, scores: np.ndarray, n: int) -> np.ndarray:
     def reach(component: str) -> None:
         if component not in reached:
             reached.add(component)
-            for e in by_reader.get(component, ()):
-                heapq.heappush(heap, (-abs(float(scores[e])), int(e)))
+            edges = by_reader.get(component)
+            if edges is not None and len(edges):
+                push = heapq.heappush
+                for item in zip(magnitude[edges].tolist(), edges.tolist()):
+                    push(heap, item)
 
     reach(LOGITS)
     taken = 0
@@ -193,37 +228,25 @@ def greedy(graph: EdgeGraph, scores: np.ndarray, n: int) -> np.ndarray:
     return in_circuit
 
 
-def _edges_by_reader(graph: EdgeGraph) -> dict[str, list[int]]:
-    """Component -> the edges into an input it reads (a KV group's input: each head of the group)."""
-    readers = [graph.receivers(d)[2] or (graph.receivers(d)[0],) for d in range(graph.n_destinations)]
-    out: dict[str, list[int]] = {}
-    for e, d in enumerate(graph.edges[1]):
-        for r in readers[d]:
-            out.setdefault(r, []).append(e)
-    return out
-
-
-def _destination_components(graph: EdgeGraph) -> list[str]:
-    """The component each destination belongs to: a KV group's input counts for its first head
-    (every head of the group reads it; a greedy walk enters the group through any of them)."""
-    return [graph.receivers(d)[0] for d in range(graph.n_destinations)]
-
-
 def prune(graph: EdgeGraph, in_circuit: np.ndarray) -> np.ndarray:
     """Drop edges that lead nowhere: a sender with no way to the logits through the circuit, a
-    receiver the embeddings cannot reach through it (EAP-IG's prune), until nothing changes."""
+    receiver the embeddings cannot reach through it (EAP-IG's prune), until nothing changes.
+    Vectorised over edges (components are numbered as sources, the logits last)."""
     u, v = graph.edges
+    pair_dest, pair_comp = graph.reader_pairs
     keep = np.asarray(in_circuit, dtype=bool).copy()
-    component_of = _destination_components(graph)
-    readers = [graph.receivers(d)[2] or (component_of[d],) for d in range(graph.n_destinations)]
     while True:
-        senders = {graph.sources[u[e]] for e in np.flatnonzero(keep)}
-        fed = {EMBED} | {c for e in np.flatnonzero(keep) for c in readers[v[e]]}
-        new = keep.copy()
-        for e in np.flatnonzero(keep):
-            sender, receiver = graph.sources[u[e]], component_of[v[e]]
-            if sender not in fed or (receiver != LOGITS and not any(r in senders for r in readers[v[e]])):
-                new[e] = False
+        sends = np.zeros(graph.n_sources + 1, dtype=bool)
+        sends[u[keep]] = True
+        kept_dest = np.zeros(graph.n_destinations, dtype=bool)
+        kept_dest[v[keep]] = True
+        fed = np.zeros(graph.n_sources + 1, dtype=bool)
+        fed[0] = True  # the embeddings
+        fed[pair_comp[kept_dest[pair_dest]]] = True
+        reader_sends = np.zeros(graph.n_destinations, dtype=bool)
+        reader_sends[pair_dest[sends[pair_comp]]] = True
+        reader_sends[graph.logits_destination] = True  # the logits need no sender after them
+        new = keep & fed[u] & reader_sends[v]
         if (new == keep).all():
             return keep
         keep = new
@@ -232,10 +255,13 @@ def prune(graph: EdgeGraph, in_circuit: np.ndarray) -> np.ndarray:
 def nodes_of(graph: EdgeGraph, in_circuit: np.ndarray) -> list[str]:
     """Every component an in-circuit edge touches, in source order, the logits last."""
     u, v = graph.edges
-    touched = {graph.sources[u[e]] for e in np.flatnonzero(in_circuit)}
-    for e in np.flatnonzero(in_circuit):
-        touched.update(graph.receivers(v[e])[2] or (graph.receivers(v[e])[0],))
-    return [s for s in graph.sources if s in touched] + ([LOGITS] if LOGITS in touched else [])
+    pair_dest, pair_comp = graph.reader_pairs
+    touched = np.zeros(graph.n_sources + 1, dtype=bool)
+    touched[u[in_circuit]] = True
+    kept_dest = np.zeros(graph.n_destinations, dtype=bool)
+    kept_dest[v[in_circuit]] = True
+    touched[pair_comp[kept_dest[pair_dest]]] = True
+    return [s for i, s in enumerate(graph.sources) if touched[i]] + ([LOGITS] if touched[-1] else [])
 
 
 # ---- faithfulness numbers --------------------------------------------------------------

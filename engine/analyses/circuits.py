@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..analysis import NO_JOB, Job, PromptPair, register
-from ..edge_graph import CurveSummary, EdgeGraph, curve_sizes, greedy, normalised, prune, summarise, top_n
+from ..edge_graph import CurveSummary, EdgeGraph, curve_sizes, graph_of, greedy, normalised, prune, summarise, top_n
 from ..errors import EngineError
 from ..handle import as_handle
 from ..prompt_sets import PromptSet
@@ -105,7 +105,7 @@ class CircuitDiscovery:
 
     @property
     def graph(self) -> EdgeGraph:
-        return EdgeGraph(self.n_layers, self.n_heads, self.n_kv)
+        return graph_of(self.n_layers, self.n_heads, self.n_kv)
 
     def circuit(self, n: int, selection: str | None = None) -> np.ndarray:
         """The pruned circuit of (at most) n edges picked from these scores, [E] bool."""
@@ -117,19 +117,27 @@ def pick(graph: EdgeGraph, scores: np.ndarray, n: int, selection: str) -> np.nda
     return prune(graph, chosen)
 
 
-def _integrated_gradients(ef, chunk: _Group, start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+def _integrated_gradients(ef, chunk: _Group, start: torch.Tensor, end: torch.Tensor, steps: int,
+                          budget: int) -> torch.Tensor:
     """The mean over k = 1..steps of the gradients with the embeddings at start + k/steps (end -
-    start): every step a row of one batched forward and backward (larger matrix products)."""
-    B = chunk.clean.shape[0]
+    start): every step a row of one batched forward and backward (larger matrix products), or
+    one step at a time when the steps' gradients would not fit the float budget together."""
+    B, S = chunk.clean.shape
     alphas = torch.arange(1, steps + 1, dtype=start.dtype, device=start.device) / steps
+    if steps * B * S * ef.graph.n_destinations * ef.handle.info.d_model > budget:
+        total = None
+        for alpha in alphas:
+            grads, _ = ef.gradients(chunk.clean, chunk.direction, chunk.offset, embed=start + alpha * (end - start))
+            total = grads if total is None else total.add_(grads)
+        return total / steps
     embed = (start[None] + alphas[:, None, None, None] * (end - start)[None]).flatten(0, 1)  # [steps * B, S, d]
     grads, _ = ef.gradients(chunk.clean.repeat(steps, 1), chunk.direction.repeat(steps, 1), chunk.offset.repeat(steps),
                             embed=embed)
     return grads.view(steps, B, *grads.shape[1:]).mean(0)
 
 
-def edge_scores(handle, groups: list[_Group], method: str, steps: int, budget: int, job: Job = NO_JOB,
-                progress: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, float, float, int]:
+def edge_scores(handle, groups: list[_Group], method: str, steps: int, budget: int,
+                job: Job = NO_JOB) -> tuple[np.ndarray, float, float, int]:
     """(scores [E], mean clean metric, mean corrupted metric, prompts) by EAP / EAP-IG."""
     ef = handle.edges()
     g = ef.graph
@@ -137,22 +145,22 @@ def edge_scores(handle, groups: list[_Group], method: str, steps: int, budget: i
     clean_sum = corrupt_sum = 0.0
     n = 0
     per_row = max(g.n_sources, g.n_destinations) * handle.info.d_model * (steps if method == "eap_ig" else 1)
-    for group in groups:
-        for chunk in _chunks(group, per_row, budget):
-            job.step(*progress)
-            clean_src, clean_h = ef.sources(chunk.clean)
-            corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
-            diff = (clean_src - corrupt_src).float()
-            if method == "eap":
-                grads, _ = ef.gradients(chunk.clean, chunk.direction, chunk.offset)
-            else:
-                grads = _integrated_gradients(ef, chunk, corrupt_src[:, :, 0], clean_src[:, :, 0], steps)
-            B, S, U, d = diff.shape
-            total += (diff.permute(2, 0, 1, 3).reshape(U, -1) @ grads.permute(2, 0, 1, 3).reshape(g.n_destinations, -1).T
-                      ).double().cpu().numpy()
-            clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
-            corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
-            n += B
+    chunks = [chunk for group in groups for chunk in _chunks(group, per_row, budget)]
+    for i, chunk in enumerate(chunks):
+        job.step(i, len(chunks))
+        clean_src, clean_h = ef.sources(chunk.clean)
+        corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
+        diff = (clean_src - corrupt_src).float()
+        if method == "eap":
+            grads, _ = ef.gradients(chunk.clean, chunk.direction, chunk.offset)
+        else:
+            grads = _integrated_gradients(ef, chunk, corrupt_src[:, :, 0], clean_src[:, :, 0], steps, budget)
+        B, S, U, d = diff.shape
+        total += (diff.permute(2, 0, 1, 3).reshape(U, -1) @ grads.permute(2, 0, 1, 3).reshape(g.n_destinations, -1).T
+                  ).double().cpu().numpy()
+        clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
+        corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
+        n += B
     u, v = g.edges
     return total[u, v] / n, clean_sum / n, corrupt_sum / n, n
 
@@ -166,18 +174,18 @@ def circuit_metrics(handle, groups: list[_Group], masks: list[np.ndarray], budge
     missing_all = [torch.as_tensor(g.missing_matrix(m)) for m in masks]
     sums, clean_sum, corrupt_sum, n = np.zeros(len(masks)), 0.0, 0.0, 0
     per_row = g.n_sources * handle.info.d_model
-    for group in groups:
-        for chunk in _chunks(group, per_row * 2, budget):
-            corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
-            _, clean_h = ef.sources(chunk.clean)
-            P = chunk.clean.shape[0]
-            for k, missing in enumerate(missing_all):
-                job.step(k, len(masks))
-                hidden = ef.patched(chunk.clean, corrupt_src, missing.to(corrupt_src.device).expand(P, -1, -1))
-                sums[k] += float(ef.metric(hidden, chunk.direction, chunk.offset).sum())
-            clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
-            corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
-            n += P
+    chunks = [chunk for group in groups for chunk in _chunks(group, per_row * 2, budget)]
+    for c, chunk in enumerate(chunks):
+        corrupt_src, corrupt_h = ef.sources(chunk.corrupt)
+        _, clean_h = ef.sources(chunk.clean)
+        P = chunk.clean.shape[0]
+        for k, missing in enumerate(missing_all):
+            job.step(c * len(masks) + k, len(chunks) * len(masks))
+            hidden = ef.patched(chunk.clean, corrupt_src, missing.to(corrupt_src.device).expand(P, -1, -1))
+            sums[k] += float(ef.metric(hidden, chunk.direction, chunk.offset).sum())
+        clean_sum += float(ef.metric(clean_h, chunk.direction, chunk.offset).sum())
+        corrupt_sum += float(ef.metric(corrupt_h, chunk.direction, chunk.offset).sum())
+        n += P
     return sums / n, clean_sum / n, corrupt_sum / n
 
 
@@ -210,7 +218,10 @@ class CircuitAnalysis:
         sizes, faith, summary = np.zeros(0, dtype=int), np.zeros(0), None
         if params.curve:
             sizes = curve_sizes(graph.n_edges)
-            masks = [pick(graph, scores, int(k), params.selection) for k in sizes]
+            masks = []
+            for k in sizes:  # picking at GPT-2-XL size takes a second each: cancellable between them
+                job.step(len(masks), len(sizes))
+                masks.append(pick(graph, scores, int(k), params.selection))
             metrics, clean_e, corrupt_e = circuit_metrics(handle, groups, masks, params.batch_floats, job)
             faith = normalised(metrics, clean_e, corrupt_e)
             summary = summarise(sizes, faith, graph.n_edges)

@@ -72,7 +72,7 @@ class SetEffectsAnalysis:
         if not isinstance(inputs, EditedSet):
             raise EngineError("intervention effects run on a prompt set with the interventions to measure")
         rows = inputs.prompt_set.rows
-        prepared, groups = [], {}
+        prepared, groups, by_prompt_length = [], {}, {}
         for i, row in enumerate(rows):
             if not row.target.strip() or not row.foil.strip():
                 raise EngineError(f"prompt {i + 1}: the effects need a target and a foil")
@@ -82,6 +82,7 @@ class SetEffectsAnalysis:
             foil = _answer_ids(handle, row.prompt, p, row.foil, i)  # a multi-token answer: its first token
             prepared.append((full, len(p), int(answer[0]), int(foil[0])))
             groups.setdefault((len(full), len(p)), []).append(i)
+            by_prompt_length.setdefault(len(p), []).append(i)
         values = np.zeros((len(rows), len(METRIC_ROWS), len(COLUMNS)))
         job.step(0, len(rows))
         done = 0
@@ -94,17 +95,21 @@ class SetEffectsAnalysis:
                 chunk = members[start:start + per]
                 if resampled:  # each prompt resampled from another prompt of the set, of its length
                     edits = edits_for(handle, absolute_positions(_draw_sources(
-                        inputs, rows, members, chunk[0], rng), prompt_len), length)
+                        inputs, rows, by_prompt_length[prompt_len], chunk[0], rng), prompt_len), length)
                 ids = np.stack([prepared[i][0] for i in chunk])
                 target = torch.tensor([prepared[i][2] for i in chunk])
                 foil = torch.tensor([prepared[i][3] for i in chunk])
                 for column, chosen in ((0, {}), (1, edits)):
                     logits = handle.forward(ids, chosen, logits_to_keep=length - prompt_len + 1).logits.float()
-                    values[chunk, :, column] = _metrics(logits, torch.as_tensor(ids[:, prompt_len:]), target, foil)
+                    answer = torch.as_tensor(ids[:, prompt_len:]).to(logits.device)
+                    values[chunk, :, column] = _metrics(logits, answer, target.to(logits.device), foil.to(logits.device))
                 done += len(chunk)
                 job.step(done, len(rows))
         values[:, :, 2] = values[:, :, 1] - values[:, :, 0]
         names = ", ".join(i.component for i in inputs.interventions) or "no interventions"
+        alone = sum(len(m) == 1 for m in by_prompt_length.values()) if resampled else 0
+        if alone:  # no other prompt of their length to draw from: resampled from themselves, no effect
+            names += f"; {alone} prompt{'s' if alone > 1 else ''} had no other prompt of its length to resample from"
         return SetPatching("effects", "edited", METRIC_ROWS, COLUMNS, values, spread(values, params.n_boot, params.seed),
                            values[:, 0, 0], values[:, 0, 1], tuple(r.prompt for r in rows), inputs.prompt_set.digest,
                            inputs.prompt_set, what=f"effect of the interventions ({names})", per_row_scale=True)
@@ -116,7 +121,8 @@ def _resampled_from_set(inputs: EditedSet) -> bool:
 
 def _draw_sources(inputs: EditedSet, rows, same_length: list[int], i: int, rng: np.random.Generator) -> tuple:
     """The interventions with every set-resample ablation drawing its source from another prompt
-    of the set with the same number of tokens (the prompt itself when it is alone)."""
+    of the set with as many prompt tokens (the answer is not resampled; the prompt itself when it
+    is alone, which the result's title counts)."""
     others = [j for j in same_length if j != i] or [i]
     out = []
     for item in inputs.interventions:
@@ -133,7 +139,7 @@ def _metrics(logits: torch.Tensor, answer: torch.Tensor, target: torch.Tensor, f
     diff = first.gather(1, target[:, None])[:, 0] - first.gather(1, foil[:, None])[:, 0]
     prob = torch.softmax(first, -1).gather(1, target[:, None])[:, 0]
     logp = torch.log_softmax(logits[:, :-1], -1).gather(2, answer[:, :, None])[:, :, 0].sum(1)
-    return torch.stack([diff, prob, (diff > 0).float(), logp], 1).numpy()
+    return torch.stack([diff, prob, (diff > 0).float(), logp], 1).cpu().numpy()
 
 
 register(SetEffectsAnalysis())

@@ -35,6 +35,7 @@ class SetHeadScoresParams:
     n_boot: int = 1000
     seed: int = 0
     batch_tokens: int = 4096
+    pattern_floats: int = 1 << 26  # attention patterns held at once (GPT-2-XL at 300 tokens: 4 prompts)
 
 
 def score_masks(tokens: np.ndarray, skip: int, score: str) -> np.ndarray | None:
@@ -81,11 +82,12 @@ class SetHeadScoresAnalysis:
         values = {}
         job.step(0, len(kept))
         for length, rows in groups.items():
-            per = max(1, params.batch_tokens // length)
+            per = max(1, min(params.batch_tokens // length,  # and patterns [B, L, H, S, S] within the budget
+                             params.pattern_floats // (info.n_layers * info.n_heads * length * length)))
             for start in range(0, len(rows), per):
                 chunk = rows[start:start + per]
                 acts = handle.forward(np.stack([ids for _, ids, _ in chunk]), capture=hooks, logits_to_keep=1).acts
-                pattern = np.stack([acts[h].float().numpy() for h in hooks], 1)  # [B, L, H, S, S]
+                pattern = np.stack([acts[h].float().cpu().numpy() for h in hooks], 1)  # [B, L, H, S, S]
                 masks = np.stack([m for _, _, m in chunk])  # [B, S, S]
                 per_query = np.einsum("blhqk,bqk->blhq", pattern, masks)
                 counted = masks.any(2)  # [B, S]

@@ -185,3 +185,12 @@ def test_demo_ioi_set_circuit_carries_the_ioi_heads() -> None:
     assert result.n_prompts == 24 and size is not None and size <= 0.1 * result.graph.n_edges
     assert set(IOI_HEADS) <= set(nodes_of(result.graph, result.circuit(size)))
     assert (np.diff(result.faithfulness[result.sizes >= size]) > -0.1).all()  # no collapse once it is faithful
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_models_find_and_measure_circuits(tiny_gpt2_dir, dtype) -> None:
+    engine = Engine(tiny_gpt2_dir, device="cpu", dtype=dtype)
+    result = engine.analyse("circuit", TINY_PAIR, {"method": "eap_ig", "steps": 3})
+    assert np.isfinite(result.scores).all() and np.abs(result.scores).max() > 0
+    assert result.faithfulness[-1] == pytest.approx(1.0, abs=1e-6)  # nothing patched: the clean run itself
+    assert result.faithfulness[0] == pytest.approx(0.0, abs=0.05)  # the corrupted run, to half-precision rounding

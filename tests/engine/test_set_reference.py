@@ -63,7 +63,7 @@ def test_an_ablation_naming_the_set_puts_its_mean_in_place(demo) -> None:
 
 
 def test_an_unknown_set_says_what_to_do(demo) -> None:
-    with pytest.raises(EngineError, match="Mean over this set"):
+    with pytest.raises(EngineError, match="Make it the reference"):
         demo.run("When Mary and John went to the store", [Ablation("L0.H5", "mean", reference="nowhere")], want=[])
     with pytest.raises(Exception, match="no reference"):
         Ablation("L0.H5", "zero", reference="x")
