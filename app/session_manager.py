@@ -8,6 +8,8 @@ run of the session's own state; a failed run of it clears the pending verdict.""
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 from typing import Mapping
 
@@ -24,6 +26,8 @@ from .workspace import ViewState
 
 APP_NAME = f"microtome {__version__}"
 
+
+log = logging.getLogger(__name__)
 
 class SessionManager(QObject):
     opened = Signal(object)  # Session, once its state is applied (the window restores its layout)
@@ -158,7 +162,12 @@ class SessionManager(QObject):
                             focused_position=v.focused_position, score_key=v.score_key)
         c.interventions_changed.emit(interventions)
         for key, panel in self.panels.items():
-            panel.restore_session(session.analysis(key))
+            try:
+                panel.restore_session(session.analysis(key))
+            except Exception as exc:  # noqa: BLE001 - one panel's bad part must not leave the session half-open
+                log.exception("panel %s could not restore its session part", key)
+                notes.append(f"the {getattr(panel, 'title', key)} panel's part could not be shown "
+                             f"({type(exc).__name__}: {exc})")
         self._expect = (session.results, notes)
         self.path, self.dirty = (None, True) if self._recovered else (self._pending_path, False)
         self.opened.emit(session)

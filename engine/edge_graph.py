@@ -132,7 +132,13 @@ class EdgeGraph:
 
     @property
     def n_edges(self) -> int:
-        return len(self.edges[0])
+        """Counted, not enumerated: a session's shape is checked before any index is built."""
+        per_layer = self.per_layer_sources
+        total = self.n_sources  # into the logits
+        for l in range(self.n_layers):
+            before = 1 + l * per_layer  # sources written before layer l's attention reads
+            total += (self.n_heads + 2 * self.n_kv) * before + before + self.n_heads
+        return total
 
     def edge_name(self, e: int) -> str:
         u, v = self.edges[0][e], self.edges[1][e]

@@ -256,3 +256,8 @@ class EditedSet:
 
     prompt_set: PromptSet
     interventions: tuple = ()
+
+
+def reference_name(prompt_set: PromptSet) -> str:
+    """What an ablation's `reference` calls a set: which set, and changing when its rows do."""
+    return f"{prompt_set.name} · {len(prompt_set):,} prompts · {prompt_set.digest[:8]}"

@@ -97,7 +97,7 @@ def test_the_shell_names_no_technique(shell: str) -> None:
 def test_engine_results_and_interventions_import_without_torch() -> None:
     """The UI thread imports these to read results; torch must stay for the engine thread."""
     code = ("import sys, engine.results, engine.interventions, engine.errors, engine.addresses, engine.analysis, "
-            "engine.edge_graph, engine.flow_routes, engine.prompt_sets; "
+            "engine.edge_graph, engine.flow_routes, engine.prompt_sets, engine.circuit_results; "
             "from engine import Ablation, RunResult; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.analysis import PromptPair
-from engine.edge_graph import LOGITS, EdgeGraph, nodes_of
+from engine.circuit_results import CircuitDiscovery
+from engine.edge_graph import LOGITS, EdgeGraph, graph_of, nodes_of, summarise
 from widgets.circuit_options import CircuitOptions
 from widgets.circuit_view import CircuitView
 
@@ -29,6 +31,8 @@ from .base import Panel, register_panel
 
 KEY, EVAL = "circuit", "circuit_eval"
 CANDIDATES = 300  # best-scored edges outside the circuit drawn as candidates
+SETTLE_MS = 120  # a slider drag: redraw and measure once it rests this long
+MAX_SHAPE = (128, 128)  # layers, heads a session part may name (Llama-70B: 80 x 64)
 MAX_DRAWN = 800  # edges of the circuit drawn at most (the strongest); the rest are counted in the note
 SESSION_SCORES = 2000  # the best-scored edges a session keeps (with every edge of the circuit)
 NO_PAIR = "Set a corrupted prompt with as many tokens as the prompt (prompt panel), or a prompt set, then Find circuit"
@@ -62,6 +66,12 @@ class CircuitsPanel(Panel):
         self.drawn: np.ndarray = np.zeros(0, dtype=int)  # widget edge -> graph edge
         self.prompt_set = None
         self.last_faithfulness: float | None = None
+        self._base: dict[int, np.ndarray] = {}  # size -> the found circuit of that size (picking is not free)
+        self._mask: np.ndarray | None = None  # the circuit as edited, recomputed when the size or an edit changes
+        self._order = np.zeros(0, dtype=int)  # edges by |score|, strongest first
+        self.settle = QTimer(self.widget)  # a slider drag redraws and measures once it rests
+        self.settle.setSingleShot(True)
+        self.settle.setInterval(SETTLE_MS)
 
     def create(self) -> QWidget:
         return CircuitBox()
@@ -73,6 +83,7 @@ class CircuitsPanel(Panel):
     def connect(self) -> None:
         v, results = self.view, self.ctx.results
         v.find_requested.connect(self.find)
+        self.settle.timeout.connect(self.guard(self._settled))
         v.edge_count_changed.connect(self.guard(self.set_size))
         v.edge_toggled.connect(self.guard(self.toggle_edge))
         v.node_toggled.connect(self.guard(self.toggle_node))
@@ -125,6 +136,8 @@ class CircuitsPanel(Panel):
     def show(self, result) -> None:
         self.found, self.inputs = result, result.inputs
         self.added, self.removed, self.clicked = set(), set(), None
+        self._base, self._mask = {}, None
+        self._order = np.argsort(-np.abs(result.scores), kind="stable")
         s = result.summary
         self.size = s.smallest_at if s is not None and s.smallest_at else max(1, result.graph.n_edges // 100)
         self.view.set_edge_count(self.size, result.graph.n_edges)
@@ -138,20 +151,34 @@ class CircuitsPanel(Panel):
 
     # ------------------------------------------------------------------ the circuit as edited
     def circuit(self) -> np.ndarray:
-        """The found circuit of the chosen size with the user's additions and removals, [E] bool."""
-        mask = self.found.circuit(self.size)
-        if self.added:
-            mask[list(self.added)] = True
-        if self.removed:
-            mask[list(self.removed)] = False
-        return mask
+        """The found circuit of the chosen size with the user's additions and removals, [E] bool
+        (a copy; computed once per change)."""
+        if self._mask is None:
+            if self.size not in self._base:
+                self._base[self.size] = self.found.circuit(self.size)
+            mask = self._base[self.size].copy()
+            if self.added:
+                mask[list(self.added)] = True
+            if self.removed:
+                mask[list(self.removed)] = False
+            self._mask = mask
+        return self._mask.copy()
+
+    def _changed(self) -> None:
+        self._mask = None
 
     def set_size(self, n: int) -> None:
+        """A slider step: the graph and the meter follow once the drag rests."""
         if self.found is None:
             return
         self.size = int(n)
-        self._redraw()
-        self.evaluate()
+        self._changed()
+        self.settle.start()
+
+    def _settled(self) -> None:
+        if self.found is not None:
+            self._redraw()
+            self.evaluate()
 
     def toggle_edge(self, index: int) -> None:
         if self.found is None or not 0 <= index < len(self.drawn):
@@ -163,6 +190,7 @@ class CircuitsPanel(Panel):
         else:
             self.removed.discard(e)
             self.added.add(e)
+        self._changed()
         self._redraw()
         self.evaluate()
 
@@ -184,6 +212,7 @@ class CircuitsPanel(Panel):
                 if g.sources[u[e]] in nodes and self._receiver(g, v[e]) in nodes:
                     self.added.add(int(e))
                     self.removed.discard(int(e))
+        self._changed()
         self._redraw()
         self.evaluate()
 
@@ -193,12 +222,15 @@ class CircuitsPanel(Panel):
 
     def _edges_touching(self, g: EdgeGraph, name: str) -> np.ndarray:
         u, v = g.edges
-        readers = np.array([name in (g.receivers(d)[2] or (g.receivers(d)[0],)) for d in range(g.n_destinations)])
-        sends = np.array([s == name for s in g.sources])
-        return np.flatnonzero(sends[u] | readers[v])
+        pair_dest, pair_comp = g.reader_pairs
+        component = g.n_sources if name == LOGITS else g.sources.index(name)
+        reads = np.zeros(g.n_destinations, dtype=bool)
+        reads[pair_dest[pair_comp == component]] = True
+        return np.flatnonzero((u == component) | reads[v])
 
     def reset(self) -> None:
         self.added, self.removed = set(), set()
+        self._changed()
         if self.found is not None:
             self._redraw()
             self.evaluate()
@@ -235,7 +267,7 @@ class CircuitsPanel(Panel):
     def _redraw(self) -> None:
         r = self.found
         g, mask = r.graph, self.circuit()
-        order = np.argsort(-np.abs(r.scores), kind="stable")
+        order = self._order
         inside = order[mask[order]]
         outside = order[~mask[order]][:CANDIDATES]
         drawn = np.concatenate([inside[:MAX_DRAWN], outside])
@@ -290,7 +322,7 @@ class CircuitsPanel(Panel):
         if r is None:
             return None
         mask = self.circuit()
-        keep = np.union1d(np.argsort(-np.abs(r.scores), kind="stable")[:SESSION_SCORES], np.flatnonzero(mask))
+        keep = np.union1d(self._order[:SESSION_SCORES], np.flatnonzero(mask))
         pair = r.inputs if isinstance(r.inputs, PromptPair) else None
         return {"shape": [r.n_layers, r.n_heads, r.n_kv], "method": r.method, "steps": r.steps,
                 "selection": r.selection, "label": r.label, "set_digest": r.set_digest,
@@ -299,23 +331,35 @@ class CircuitsPanel(Panel):
                 "scores": {int(e): float(r.scores[e]) for e in keep}, "sizes": np.asarray(r.sizes).tolist(),
                 "faithfulness": np.asarray(r.faithfulness).tolist(), "size": self.size,
                 "added": sorted(self.added), "removed": sorted(self.removed),
+                "base": [int(e) for e in np.flatnonzero(self._base_of(self.size))],
                 "faithfulness_now": self.last_faithfulness,
                 "circuit": [self.found.graph.edge_name(e) for e in np.flatnonzero(mask)]}
+
+    def _base_of(self, size: int) -> np.ndarray:
+        if size not in self._base:
+            self._base[size] = self.found.circuit(size)
+        return self._base[size]
 
     @classmethod
     def validate_session(cls, data: Any, version: int) -> Any:
         if not isinstance(data, dict):
             raise ValueError("circuit: expected a table of fields")
         shape = data.get("shape")
-        if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(x, int) and x > 0 for x in shape)):
-            raise ValueError("circuit: 'shape' must be [layers, heads, key/value heads]")
-        g = EdgeGraph(*shape)
+        if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(x, int) and x > 0 for x in shape)
+                and shape[0] <= MAX_SHAPE[0] and shape[1] <= MAX_SHAPE[1] and shape[1] % shape[2] == 0):
+            raise ValueError("circuit: 'shape' must be [layers, heads, key/value heads] of a model (heads a multiple "
+                             "of key/value heads)")
+        g = EdgeGraph(*shape)  # its edges are counted here, never enumerated
         try:
             scores = {int(k): float(x) for k, x in dict(data.get("scores", {})).items()}
             sizes, faith = np.asarray(data.get("sizes", []), dtype=float), np.asarray(data.get("faithfulness", []), dtype=float)
-            edits = [int(e) for e in (*data.get("added", []), *data.get("removed", []))]
+            edits = [int(e) for e in (*data.get("added", []), *data.get("removed", []), *data.get("base", []))]
+            int(data.get("size", 0)), int(data.get("steps", 1)), float(data.get("clean_metric", 0.0))
+            float(data.get("corrupt_metric", 0.0))
+            if data.get("faithfulness_now") is not None:
+                float(data["faithfulness_now"])
         except (TypeError, ValueError):
-            raise ValueError("circuit: scores, sizes, faithfulness and edits must be numbers") from None
+            raise ValueError("circuit: scores, sizes, faithfulness, the size and the edits must be numbers") from None
         if any(not 0 <= e < g.n_edges for e in (*scores, *edits)):
             raise ValueError(f"circuit: an edge index is outside the {g.n_edges} edges of that model")
         if sizes.shape != faith.shape:
@@ -325,10 +369,15 @@ class CircuitsPanel(Panel):
     def restore_session(self, data: Any | None) -> None:
         if data is None:
             return
-        from engine.analyses.circuits import CircuitDiscovery
-        from engine.edge_graph import summarise
 
-        g = EdgeGraph(*data["shape"])
+        loaded = getattr(self.controller, "loaded", None)
+        info = getattr(loaded, "info", None)
+        if info is not None and (info.n_layers, info.n_heads) != tuple(data["shape"][:2]):
+            self.view.set_details(html.escape(f"The session's circuit was found on a {data['shape'][0]} × "
+                                              f"{data['shape'][1]} model, this one is {info.n_layers} × "
+                                              f"{info.n_heads}: find the circuit again."))
+            return
+        g = graph_of(*data["shape"])
         scores = np.zeros(g.n_edges)
         for e, x in data["scores"].items():
             scores[int(e)] = float(x)
@@ -344,6 +393,12 @@ class CircuitsPanel(Panel):
                                  data.get("set_digest", ""), inputs)
         self.found, self.inputs, self.clicked = found, inputs, None
         self.size = int(data.get("size", 0))
+        self._base, self._mask = {}, None
+        self._order = np.argsort(-np.abs(scores), kind="stable")
+        if data.get("base") is not None:  # the circuit as found, not re-picked from the kept scores
+            base = np.zeros(g.n_edges, dtype=bool)
+            base[[int(e) for e in data["base"]]] = True
+            self._base[self.size] = base
         self.added, self.removed = set(map(int, data.get("added", []))), set(map(int, data.get("removed", [])))
         self.last_faithfulness = data.get("faithfulness_now")
         self._redraw()

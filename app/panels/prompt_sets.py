@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from engine.errors import EngineError
 from engine.interventions import Ablation
-from engine.prompt_sets import EditedSet, PromptSet, SetRow, from_file, from_template, write_jsonl
+from engine.prompt_sets import EditedSet, PromptSet, SetRow, from_file, from_template, reference_name, write_jsonl
 from widgets.prompt_set_editor import PromptSetEditor
 
 from .base import Panel, register_panel
@@ -178,6 +178,10 @@ class PromptSetPanel(Panel):
     def _reference_ready(self, reference) -> None:
         """Every mean ablation in force now averages over this set, every resample ablation draws
         from it (one undoable edit); later ones made in the graph use the generic reference."""
+        if getattr(self, "_quiet_reference", False):  # registered again for a session's ablations: no rewrite
+            self._quiet_reference = False
+            self.controller.request_run()
+            return
         rows = [r.prompt for r in self.prompt_set.rows] if self.prompt_set is not None else []
         current = self.controller.state.prompt
         others = [p for p in rows if p != current] or rows
@@ -274,8 +278,20 @@ class PromptSetPanel(Panel):
                 except EngineError as exc:  # the session's own rows are used; the file is only where they came from
                     self.widget.set_status(f"{Path(file).name} cannot be read now ({exc}): the session's rows are shown")
             self.show_set(restored, file)
+            self._register_again_if_used()
+
+    def _register_again_if_used(self) -> None:
+        """Set means live in the engine, not in sessions: when an ablation in force names this
+        set, compute them again (the run that fails meanwhile is re-run once they are back)."""
+        if self.prompt_set is None:
+            return
+        name = reference_name(self.prompt_set)
+        if any(getattr(i, "reference", "") == name for i in self.controller.state.interventions):
+            self._quiet_reference = True
+            self.controller.analyse(REFERENCE, self.prompt_set, {})
 
     def on_model_loaded(self, loaded) -> None:
         self._remember()  # the prompt the window opened with belongs to the history too
-        if self.prompt_set is not None:  # a new tokenizer: check again
+        if self.prompt_set is not None:  # a new tokenizer: check again (and the set's means, if in use)
             self.show_set(self.prompt_set, self.file)
+            self._register_again_if_used()

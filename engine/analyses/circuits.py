@@ -18,13 +18,14 @@ its sources and of constants both runs share)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..analysis import NO_JOB, Job, PromptPair, register
-from ..edge_graph import CurveSummary, EdgeGraph, curve_sizes, graph_of, greedy, normalised, prune, summarise, top_n
+from ..circuit_results import CircuitDiscovery, CircuitFaithfulness, pick
+from ..edge_graph import curve_sizes, normalised, summarise
 from ..errors import EngineError
 from ..handle import as_handle
 from ..prompt_sets import PromptSet
@@ -82,39 +83,6 @@ class CircuitParams:
     selection: str = "greedy"  # how a circuit of n edges is picked for the curve: greedy from the logits, or top_n
     curve: bool = True  # evaluate circuits of growing size (MIB's sizes)
     batch_floats: int = 1 << 25  # activations (and gradients) per chunk, in floats
-
-
-@dataclass(frozen=True)
-class CircuitDiscovery:
-    n_layers: int
-    n_heads: int
-    n_kv: int
-    scores: np.ndarray  # [E] (EdgeGraph.edges order), logit-difference units, mean over prompts
-    method: str
-    steps: int
-    clean_metric: float  # mean logit difference, clean
-    corrupt_metric: float
-    n_prompts: int
-    selection: str
-    sizes: np.ndarray  # [K] circuit sizes (edges) of the faithfulness curve
-    faithfulness: np.ndarray  # [K]
-    summary: CurveSummary | None
-    label: str = ""  # the pair or the set, in words
-    set_digest: str = ""
-    inputs: object = field(default=None, compare=False)  # the pair or set (circuit_eval runs on the same)
-
-    @property
-    def graph(self) -> EdgeGraph:
-        return graph_of(self.n_layers, self.n_heads, self.n_kv)
-
-    def circuit(self, n: int, selection: str | None = None) -> np.ndarray:
-        """The pruned circuit of (at most) n edges picked from these scores, [E] bool."""
-        return pick(self.graph, self.scores, n, selection or self.selection)
-
-
-def pick(graph: EdgeGraph, scores: np.ndarray, n: int, selection: str) -> np.ndarray:
-    chosen = greedy(graph, scores, n) if selection == "greedy" else top_n(scores, n)
-    return prune(graph, chosen)
 
 
 def _integrated_gradients(ef, chunk: _Group, start: torch.Tensor, end: torch.Tensor, steps: int,
@@ -236,22 +204,6 @@ class CircuitEvalParams:
     circuits: tuple[tuple[int, ...], ...] = ()  # each circuit as its edges' indices (EdgeGraph.edges order)
     drop: tuple[int, ...] = ()  # edges whose effect alone is asked: the full model with only that edge patched
     batch_floats: int = 1 << 25
-
-
-@dataclass(frozen=True)
-class CircuitFaithfulness:
-    circuits: tuple[tuple[int, ...], ...]
-    metric: np.ndarray  # [K] mean logit difference with each circuit
-    faithfulness: np.ndarray  # [K] normalised: clean 1, corrupted 0
-    clean_metric: float
-    corrupt_metric: float
-    drop: tuple[int, ...] = ()
-    drop_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [D] with only that edge patched
-
-    @property
-    def drop_effect(self) -> np.ndarray:
-        """What patching only that edge costs the logit difference (exact, not an estimate)."""
-        return self.clean_metric - self.drop_metric
 
 
 class CircuitEvalAnalysis:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..analysis import NO_JOB, Job, NoParams, register
 from ..errors import EngineError
 from ..handle import as_handle
-from ..prompt_sets import PromptSet
+from ..prompt_sets import PromptSet, reference_name
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,6 @@ class ReferenceSet:
     name: str  # what ablations name in `reference`
     n_prompts: int
     per_position: bool  # the means are per position (the prompts align)
-
-
-def reference_name(prompt_set: PromptSet) -> str:
-    """A name that says which set and changes when its rows do."""
-    return f"{prompt_set.name} · {len(prompt_set):,} prompts · {prompt_set.digest[:8]}"
 
 
 class SetReferenceAnalysis:

@@ -75,3 +75,41 @@ def test_the_circuit_survives_a_session_and_is_exported(qtbot, found, tmp_path) 
     assert saved["circuit"] and all("->" in name for name in saved["circuit"])
     with pytest.raises(ValueError, match="shape"):
         type(panel).validate_session({**data, "shape": [2, 0, 1]}, 1)
+
+
+def test_a_session_restores_the_circuit_as_found_not_re_picked(qtbot, found, monkeypatch) -> None:
+    import app.panels.circuits as circuits
+
+    window, panel = found
+    monkeypatch.setattr(circuits, "SESSION_SCORES", 3)  # far fewer kept scores than the circuit's greedy walk saw
+    panel.set_size(40)
+    qtbot.waitUntil(lambda: not panel.settle.isActive(), timeout=TIMEOUT)
+    saved = panel.circuit().copy()
+    data = type(panel).validate_session(json.loads(json.dumps(panel.session_state())), 1)
+    panel.restore_session(data)
+    assert (panel.circuit() == saved).all()
+
+
+def test_a_session_from_another_model_or_a_bad_shape_is_refused_plainly(qtbot, found) -> None:
+    window, panel = found
+    data = json.loads(json.dumps(panel.session_state()))
+    for shape in ([3000, 3000, 3000], [2, 8, 3], [2, "8", 8]):
+        with pytest.raises(ValueError, match="shape"):
+            type(panel).validate_session({**data, "shape": shape}, 1)
+    with pytest.raises(ValueError, match="numbers"):
+        type(panel).validate_session({**data, "size": "x"}, 1)
+    before = panel.found
+    other = {**data, "shape": [3, 8, 8], "scores": {}, "added": [], "removed": [], "base": []}
+    panel.restore_session(type(panel).validate_session(other, 1))
+    assert panel.found is before and "find the circuit again" in panel.view.details.toPlainText()
+
+
+def test_a_slider_drag_measures_once_it_rests(qtbot, found, monkeypatch) -> None:
+    window, panel = found
+    asked = []
+    monkeypatch.setattr(window.controller, "analyse", lambda key, *a, **k: asked.append(key))
+    for n in (5, 6, 7, 8, 9):
+        panel.view.edge_count_changed.emit(n)
+    assert not asked
+    qtbot.waitUntil(lambda: asked == ["circuit_eval"], timeout=TIMEOUT)
+    assert panel.size == 9

@@ -145,6 +145,11 @@ def test_the_set_becomes_the_reference_of_mean_and_resample_ablations(qtbot, dem
     assert c.last_result is not None and c.last_result.interventions == c.state.interventions
     node = window.panels["graph"].widget.nodes[IOI_HEADS[0]]
     assert "over" in node.tooltip_text() and mean.reference in node.tooltip_text()
+    in_force = c.state.interventions
+    with wait_result(qtbot, c, "set_reference"):  # a reopened session: the set's means are computed again
+        panel.restore_session(panel.session_state())
+    qtbot.waitUntil(lambda: not c.pending and c.result_is_current(), timeout=TIMEOUT)
+    assert c.state.interventions == in_force  # and nothing is rewritten (the resample source stays)
     c.undo_stack.undo()
     assert not any(getattr(i, "reference", "") for i in c.state.interventions)
 

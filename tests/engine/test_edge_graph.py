@@ -65,3 +65,9 @@ def test_curve_numbers_are_trapezoid_areas() -> None:
     s = summarise(np.array([0, 500, 1000]), np.array([0.0, 1.0, 1.0]), 1000)
     assert s.area == pytest.approx(0.75) and s.cmd == pytest.approx(0.25) and s.smallest_at == 500
     assert normalised(5.0, clean=10.0, corrupt=0.0) == pytest.approx(0.5)
+
+
+def test_the_counted_edges_are_the_enumerated_ones() -> None:
+    for shape in [(1, 1, 1), (2, 3, 3), (5, 4, 2), (12, 12, 12), (30, 9, 3)]:
+        g = EdgeGraph(*shape)
+        assert g.n_edges == len(g.edges[0]) == int(g.valid.sum())
