@@ -393,8 +393,7 @@ class CircuitView(QWidget):
         self.meter_state = QLabel("⟳ updating…")
         self.meter_state.setStyleSheet("color: #b36b00; font-weight: bold;")
         self.meter_bar = _Bar()
-        self.meter_note = QLabel()
-        self.meter_note.setWordWrap(True)
+        self.meter_note = ElidedLabel()  # one line (a docked column is short); the whole note in its tooltip
         self.meter_note.setStyleSheet("color: #444;")
         self.reset_button = QPushButton("Back to the found circuit")
         self.reset_button.setToolTip("Undo your edits: the circuit found at the slider's size")
@@ -402,7 +401,7 @@ class CircuitView(QWidget):
 
         self.curve_view = pg.GraphicsLayoutWidget()
         self.curve_view.setBackground("w")
-        self.curve_view.ci.layout.setContentsMargins(2, 4, 12, 2)
+        self.curve_view.ci.layout.setContentsMargins(2, 4, 12, 10)  # the tick labels clear the summary below
         self.curve = plain_plot(self.curve_view.addPlot(axisItems={"left": ValueAxis("left"),
                                                                    "bottom": CountAxis("bottom")}), self)
         self.curve.setLabel("left", "faithfulness", color="k")
@@ -419,10 +418,7 @@ class CircuitView(QWidget):
         self.current_dot.setZValue(5)
         self.curve.getViewBox().sigRangeChanged.connect(lambda *_: self._place_full_text())
         self.curve_view.setMinimumSize(180, 110)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setMinimumHeight(QFontMetrics(self.summary.font()).lineSpacing() * 3 + 4)  # wraps to 3 lines when docked
+        self.summary = ElidedLabel()  # one line under the plot, the whole summary in its tooltip
 
         self.side = QWidget()
         side = QVBoxLayout(self.side)
@@ -514,7 +510,8 @@ class CircuitView(QWidget):
         keep = np.isfinite(values) & (sizes > 0 if log else True)
         xs, ys = sizes[keep], values[keep]
         self.curve.setLogMode(x=log, y=False)
-        self.curve.setLabel("bottom", "edges" + (" (log)" if log else ""), color="k")
+        self.curve.getAxis("bottom").showLabel(False)  # said under the plot: a docked plot is too short for it
+        self._x_words = "x: edges" + (" (log)" if log else "")
         self.curve_line.setData(xs, ys)
         low = min(0.0, float(ys.min())) if ys.size else 0.0
         high = max(1.0, float(ys.max())) if ys.size else 1.0
@@ -530,7 +527,7 @@ class CircuitView(QWidget):
             self.current_line.setValue(math.log10(current) if log else float(current))
         else:
             self.current_dot.setData([], [])
-        self.summary.setText(html.escape(summary))
+        self.summary.setText(f"{self._x_words} · {summary}" if summary else self._x_words)
         self._place_full_text()
 
     def set_faithfulness(self, value: float | None, pending: bool = False, note: str = "") -> None:

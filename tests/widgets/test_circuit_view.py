@@ -199,7 +199,7 @@ def test_meter_and_curve(qtbot, view) -> None:
     view.set_curve(np.array([0, 1, 10, 100, 1000]), np.array([0, 0.2, 0.7, 1.05, 1.0]), 10, "area 0.83 · CPR 0.91")
     assert view.curve.getAxis("bottom").logMode  # sizes span decades
     assert list(view.current_dot.getData()[0]) == [pytest.approx(1.0)]  # log10(10)
-    assert view.summary.text() == "area 0.83 · CPR 0.91"
+    assert view.summary.text() == "x: edges (log) · area 0.83 · CPR 0.91"
     view.set_curve(np.array([1, 2, 3, 4]), np.array([0.1, 0.5, 0.8, 0.9]), None, "")
     assert not view.curve.getAxis("bottom").logMode
     assert view.current_dot.getData()[0] is None and not view.current_line.isVisible()
