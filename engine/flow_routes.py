@@ -41,6 +41,7 @@ class InfoFlow:
     attn_resid: np.ndarray  # [L, S] the skip resid_pre l -> resid_mid l at the same position
     mlp: np.ndarray  # [L, S] resid_mid l -> resid_post l through the MLP
     mlp_resid: np.ndarray  # [L, S] the skip resid_mid l -> resid_post l
+    prompt: str = ""  # the text it was read from (a panel shows only the flow of the prompt it asked for)
 
 
 @dataclass(frozen=True)

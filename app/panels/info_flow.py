@@ -99,6 +99,8 @@ class InfoFlowPanel(Panel):
         return job
 
     def show(self, flow) -> None:
+        if self.asked_for is None or flow.prompt != self.asked_for[0]:
+            return  # an older prompt's flow (the newer one is on its way)
         self.flow, self.shown_for = flow, self.asked_for
         self.position = len(flow.tokens) - 1
         self.widget.set_position(self.position)

@@ -129,7 +129,8 @@ class InfoFlowReadout(Readout):
                 through, kept = mlp_shares(at["mid"], at["post"], at["mlp"], p)
             attn_heads[l], attn_sum[l] = heads.cpu().numpy(), heads.sum(-1).cpu().numpy()
             attn_resid[l], mlp[l], mlp_resid[l] = skip.cpu().numpy(), through.cpu().numpy(), kept.cpu().numpy()
-        return InfoFlow(ctx.tokens, n_layers, n_heads, attn_sum, attn_heads, attn_resid, mlp, mlp_resid)
+        return InfoFlow(ctx.tokens, n_layers, n_heads, attn_sum, attn_heads, attn_resid, mlp, mlp_resid,
+                        ctx.prompt.text)
 
 
 register(InfoFlowReadout())

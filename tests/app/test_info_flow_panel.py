@@ -19,9 +19,8 @@ def shown(qtbot, demo_window):
     panel = window.panels["info_flow"]
     with wait_result(qtbot, c, "run"):
         c.set_prompt(INDUCTION_PROMPT)
-    with wait_result(qtbot, c, "info_flow"):
-        window.raise_panel("info_flow")
-    qtbot.waitUntil(lambda: panel.flow is not None, timeout=TIMEOUT)
+    window.raise_panel("info_flow")
+    qtbot.waitUntil(lambda: panel.flow is not None and panel.flow.prompt == INDUCTION_PROMPT, timeout=TIMEOUT)
     return window, panel
 
 
@@ -56,7 +55,7 @@ def test_a_clicked_node_reads_through_the_lens_and_a_new_prompt_asks_again(qtbot
     last = len(panel.flow.tokens) - 1
     panel.widget.node_clicked.emit(4, last)  # entering layer 2 = the output of this 2-layer model
     assert "reads as" in panel.widget.details.toPlainText() and c.state.focused_position == last
-    with wait_result(qtbot, c, "info_flow"):
-        c.set_prompt(INDUCTION_PROMPT + " " + INDUCTION_PROMPT.split()[-1])
-    qtbot.waitUntil(lambda: len(panel.flow.tokens) == last + 2, timeout=TIMEOUT)
+    longer = INDUCTION_PROMPT + " " + INDUCTION_PROMPT.split()[5]
+    c.set_prompt(longer)
+    qtbot.waitUntil(lambda: panel.flow.prompt == longer and len(panel.flow.tokens) == last + 2, timeout=TIMEOUT)
     assert np.isfinite(panel.flow.attn).all()
