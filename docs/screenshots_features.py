@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docs.screenshots_timeline import ROOT, settle, window_on  # noqa: E402
+from docs.screenshots_timeline import ROOT, settle, stop_engines, window_on  # noqa: E402
 from engine.paths import demo_model_dir  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -58,6 +58,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    for widget in QApplication.topLevelWidgets():  # stop the engine thread before exit (a running QThread aborts)
-        if hasattr(widget, "controller"):
-            widget.controller.shutdown()
+    stop_engines()

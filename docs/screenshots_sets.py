@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docs.screenshots_timeline import ROOT, settle, window_on  # noqa: E402
+from docs.screenshots_timeline import ROOT, settle, stop_engines, window_on  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 NAMES = ["Mary", "John", "Anna", "James", "Jane", "Rose", "Grace", "Sam", "Victor", "Hugo"]
@@ -74,6 +74,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    for widget in QApplication.topLevelWidgets():  # stop the engine thread before exit (a running QThread aborts)
-        if hasattr(widget, "controller"):
-            widget.controller.shutdown()
+    stop_engines()

@@ -39,6 +39,13 @@ def settle(app: QApplication, condition, timeout_s: float = 300.0) -> None:
         time.sleep(0.01)
 
 
+def stop_engines() -> None:
+    """Stop every window's engine thread before exit (a running QThread aborts the process)."""
+    for widget in QApplication.topLevelWidgets():
+        if hasattr(widget, "controller"):
+            widget.controller.shutdown()
+
+
 def window_on(app: QApplication, source: str | None) -> MainWindow:
     controller = Controller()
     controller.state = ViewState(prompt=PROMPT, target="Mary", foil="John")
@@ -78,6 +85,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    for widget in QApplication.topLevelWidgets():  # stop the engine thread before exit (a running QThread aborts)
-        if hasattr(widget, "controller"):
-            widget.controller.shutdown()
+    stop_engines()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -44,11 +44,12 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsRectItem, QGraphicsSimple
 
 from .colors import HIGHLIGHT
 from .elided_label import ElidedLabel
-from .plots import adopt_menus, plain_plot
+from .fitted_graph import FittedGraph
+from .plots import plain_plot
 from .ticks import label_stride
 from .training_timeline import ValueAxis
 
-__all__ = ["CircuitView", "NamedAxis", "demo", "demo_real_size", "node_position", "parse_node"]
+__all__ = ["CircuitView", "demo", "demo_real_size", "node_position", "parse_node"]
 
 HELPS, HURTS = QColor(200, 20, 30), QColor(33, 81, 219)  # the ends of the component graph's diverging map
 CANDIDATE = QColor(110, 110, 110, 130)
@@ -175,45 +176,6 @@ def count_text(value: float) -> str:
     return f"{value:,}"
 
 
-class NamedAxis(pg.AxisItem):
-    """An axis naming given positions, showing only the names `chooser` keeps at the current
-    pixel spacing (so they never overlap); the others get a short unlabelled tick."""
-
-    def __init__(self, orientation: str) -> None:
-        super().__init__(orientation)
-        self.setStyle(hideOverlappingLabels=False, textFillLimits=[(0, 1.1)], autoExpandTextSpace=False)
-        self.setPen("k")
-        self.setTextPen("k")
-        self.positions: list[float] = []
-        self.names: list[str] = []
-        self.chooser: Callable[[float, QFontMetrics], list[int]] = lambda _px, _m: []
-        self.shown: list[int] = []
-        self._labels: dict[float, str] = {}
-
-    def set_names(self, positions: Sequence[float], names: Sequence[str],
-                  chooser: Callable[[float, QFontMetrics], list[int]]) -> None:
-        self.positions, self.names, self.chooser = [float(p) for p in positions], list(names), chooser
-        self.picture = None
-        self.update()
-
-    def metrics(self) -> QFontMetrics:
-        return QFontMetrics(self.style["tickFont"] or self.font())
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph API)
-        if not self.positions or size <= 0 or maxVal <= minVal:
-            self.shown = []
-            return []
-        inside = [i for i, p in enumerate(self.positions) if minVal - 1e-9 <= p <= maxVal + 1e-9]
-        keep = set(self.chooser(size / (maxVal - minVal), self.metrics()))
-        self.shown = [i for i in inside if i in keep]
-        self._labels = {round(self.positions[i], 6): self.names[i] for i in self.shown}
-        others = [self.positions[i] for i in inside if i not in keep]
-        return [(1.0, [self.positions[i] for i in self.shown])] + ([(0.5, others)] if others else [])
-
-    def tickStrings(self, values, scale, spacing) -> list[str]:  # noqa: N802 (pyqtgraph API)
-        return [self._labels.get(round(float(v), 6), "") for v in values]
-
-
 class CountAxis(pg.AxisItem):
     """The curve's x axis. In log mode: 1, 10, 100, 1k ... and 2, 5 (then 3) between them
     when they fit, never overlapping (pyqtgraph's own log ticks crowd a narrow plot)."""
@@ -299,7 +261,7 @@ class _Node(QGraphicsRectItem):
         self.setRect(self.full if named else QRectF(-COMPACT[0] / 2, -COMPACT[1] / 2, *COMPACT))
 
 
-class CircuitView(QWidget):
+class CircuitView(FittedGraph, QWidget):
     """set_circuit, set_curve, set_faithfulness, set_edge_count, set_details; emits
     edge_count_changed(int), edge_clicked(int), edge_toggled(int), node_toggled(str),
     reset_requested(), find_requested()."""
@@ -353,21 +315,7 @@ class CircuitView(QWidget):
     # ---- building ----
 
     def _build_graph(self) -> None:
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
-        self.view.ci.layout.setContentsMargins(2, 6, 8, 2)
-        self.layer_axis, self.head_axis = NamedAxis("left"), NamedAxis("bottom")
-        for axis in (self.layer_axis, self.head_axis):
-            axis.setStyle(tickFont=self.font_)
-        self.plot = self.view.addPlot(axisItems={"left": self.layer_axis, "bottom": self.head_axis})
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        adopt_menus(self.plot, self)
-        self.box = self.plot.getViewBox()
-        self.fitted = True  # until the user zooms or pans: a resize then fits again
-        self.box.sigRangeChangedManually.connect(lambda *_: setattr(self, "fitted", False))
-        self.box.sigRangeChanged.connect(lambda *_: self._on_view_changed())
-        self.box.sigResized.connect(lambda *_: self._on_resized())
+        self.layer_axis, self.head_axis = self._build_plot((2, 6, 8, 2))
         self.candidates = pg.PlotCurveItem()
         self.candidates.setZValue(1)
         self.candidates.edges = set()
@@ -648,11 +596,6 @@ class CircuitView(QWidget):
     def _pixels_per_unit(self) -> tuple[float, float]:
         origin, unit = self.box.mapViewToScene(QPointF(0, 0)), self.box.mapViewToScene(QPointF(1, 1))
         return unit.x() - origin.x(), unit.y() - origin.y()
-
-    def _on_resized(self) -> None:
-        if self.fitted:
-            self.fit()
-        self._on_view_changed()
 
     def _on_view_changed(self) -> None:
         """Zoomed (not merely panned): the names that fit and the curves' ends change."""

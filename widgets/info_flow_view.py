@@ -30,10 +30,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QTextBrowser, QVBoxLayout,
                                QWidget)
 
-from .circuit_view import NamedAxis
 from .colors import HIGHLIGHT
 from .elided_label import ElidedLabel
-from .plots import adopt_menus
+from .fitted_graph import FittedGraph
 from .ticks import label_stride
 from .token_text import elide, visible_token
 
@@ -90,7 +89,7 @@ def route_tree(src_row: np.ndarray, src_pos: np.ndarray, dst_row: np.ndarray, ds
     return on
 
 
-class InfoFlowView(QWidget):
+class InfoFlowView(FittedGraph, QWidget):
     """set_graph, set_threshold, set_selected, set_position, set_details; emits
     threshold_changed(float), node_clicked(int, int) (row, position), position_changed(int)."""
 
@@ -127,21 +126,7 @@ class InfoFlowView(QWidget):
     # ---- building ----
 
     def _build_graph(self) -> None:
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
-        self.view.ci.layout.setContentsMargins(2, 8, 12, 2)
-        self.row_axis, self.token_axis = NamedAxis("left"), NamedAxis("bottom")
-        for axis in (self.row_axis, self.token_axis):
-            axis.setStyle(tickFont=self.font_)
-        self.plot = self.view.addPlot(axisItems={"left": self.row_axis, "bottom": self.token_axis})
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        adopt_menus(self.plot, self)
-        self.box = self.plot.getViewBox()
-        self.fitted = True  # until the user zooms or pans: a resize then fits again
-        self.box.sigRangeChangedManually.connect(lambda *_: setattr(self, "fitted", False))
-        self.box.sigRangeChanged.connect(lambda *_: self._on_view_changed())
-        self.box.sigResized.connect(lambda *_: self._on_resized())
+        self.row_axis, self.token_axis = self._build_plot((2, 8, 12, 2))
         self._lines = np.zeros((0, 3, 2))
         self._node_on = self._square_on = np.zeros(0, dtype=bool)
         self._pitch = 0.0
@@ -355,11 +340,6 @@ class InfoFlowView(QWidget):
         self.box.setRange(xRange=(x0 - left / per_unit, x1 + right / per_unit), yRange=(y0 - my, y1 + my),
                           padding=0.0)
         self.fitted = True
-
-    def _on_resized(self) -> None:
-        if self.fitted:
-            self.fit()
-        self._on_view_changed()
 
     def _token_chooser(self, per_token: float, metrics: QFontMetrics) -> list[int]:
         """Tokens named from the last (the one predicted from) leftwards, each where it

@@ -145,8 +145,7 @@ class CircuitsPanel(Panel):
             f"{'EAP-IG (' + str(result.steps) + ' steps)' if result.method == 'eap_ig' else 'EAP'} on {result.label}: "
             f"logit difference {result.clean_metric:.2f} clean, {result.corrupt_metric:.2f} corrupted. "
             "Click an edge to see what it carries; double-click an edge or a node to take it in or out."))
-        self._redraw()
-        self.evaluate()
+        self._settled()
         self.controller.state_changed.emit()
 
     # ------------------------------------------------------------------ the circuit as edited
@@ -180,6 +179,11 @@ class CircuitsPanel(Panel):
             self._redraw()
             self.evaluate()
 
+    def _edited(self) -> None:
+        """An edit by hand: the circuit as edited is computed again, drawn and measured."""
+        self._changed()
+        self._settled()
+
     def toggle_edge(self, index: int) -> None:
         if self.found is None or not 0 <= index < len(self.drawn):
             return
@@ -190,9 +194,7 @@ class CircuitsPanel(Panel):
         else:
             self.removed.discard(e)
             self.added.add(e)
-        self._changed()
-        self._redraw()
-        self.evaluate()
+        self._edited()
 
     def toggle_node(self, name: str) -> None:
         """A node in the circuit leaves with every edge touching it; one outside comes in with
@@ -212,9 +214,7 @@ class CircuitsPanel(Panel):
                 if g.sources[u[e]] in nodes and self._receiver(g, v[e]) in nodes:
                     self.added.add(int(e))
                     self.removed.discard(int(e))
-        self._changed()
-        self._redraw()
-        self.evaluate()
+        self._edited()
 
     @staticmethod
     def _receiver(g: EdgeGraph, destination: int) -> str:
@@ -230,10 +230,7 @@ class CircuitsPanel(Panel):
 
     def reset(self) -> None:
         self.added, self.removed = set(), set()
-        self._changed()
-        if self.found is not None:
-            self._redraw()
-            self.evaluate()
+        self._edited()
 
     def click_edge(self, index: int) -> None:
         if self.found is None or not 0 <= index < len(self.drawn):

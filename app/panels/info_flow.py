@@ -16,30 +16,18 @@ import html
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QWidget
 
 from engine.analysis import Prompt
 from engine.flow_routes import DEFAULT_THRESHOLD, flow_edges, routes_from, row_labels
 from widgets.info_flow_view import InfoFlowView
+from widgets.resize_watcher import ResizeWatcher
 
 from .base import Panel, register_panel
 
 KEY = "info_flow"
 SETTLE_MS = 300  # typing in the prompt: ask once it rests
-
-
-class _ShowWatcher(QObject):
-    """Calls back when the widget comes on screen (its dock raised or tabbed to)."""
-
-    def __init__(self, callback) -> None:
-        super().__init__()
-        self.callback = callback
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
-        if event.type() == QEvent.Type.Show:
-            self.callback()
-        return False
 
 
 @register_panel
@@ -65,7 +53,7 @@ class InfoFlowPanel(Panel):
     def connect(self) -> None:
         w, doc, results = self.widget, self.ctx.document, self.ctx.results
         self.timer.timeout.connect(self.request)
-        self.watcher = _ShowWatcher(self.guard(self._maybe_request))
+        self.watcher = ResizeWatcher(self.guard(self._maybe_request), QEvent.Type.Show)  # it comes on screen
         w.installEventFilter(self.watcher)
         doc.on("prompt", self.guard(lambda _: self.timer.start()))
         doc.on("interventions", self.guard(lambda _: self.timer.start()))

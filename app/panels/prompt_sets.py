@@ -55,6 +55,7 @@ class PromptSetPanel(Panel):
         super().__init__(ctx)
         self.prompt_set: PromptSet | None = None
         self.checked = None  # the SetCheck of the set shown
+        self._quiet_reference = False  # the set's means are being computed again for a reopened session
         self.file: str | None = None  # the file the set came from
         self.history: list[dict[str, str]] = []  # prompts typed in this session, oldest first
 
@@ -178,7 +179,7 @@ class PromptSetPanel(Panel):
     def _reference_ready(self, reference) -> None:
         """Every mean ablation in force now averages over this set, every resample ablation draws
         from it (one undoable edit); later ones made in the graph use the generic reference."""
-        if getattr(self, "_quiet_reference", False):  # registered again for a session's ablations: no rewrite
+        if self._quiet_reference:  # registered again for a session's ablations: no rewrite
             self._quiet_reference = False
             self.controller.request_run()
             return
